@@ -1,0 +1,95 @@
+"""Comparisons the hidden tests use: strict about types, tolerant about float rounding, and
+explaining a difference in a sentence a student can act on."""
+
+from __future__ import annotations
+
+import math
+import reprlib
+from typing import Any
+
+from .remote import Remote
+
+_short = reprlib.Repr()
+_short.maxlist = _short.maxtuple = 8
+_short.maxdict = 6
+_short.maxstring = 80
+_short.maxother = 80
+_short.maxlevel = 3
+
+
+def show(value: Any) -> str:
+    """A short, readable rendering of a value for a scorecard."""
+    if type(value) is float:
+        return repr(round(value, 10)) if math.isfinite(value) else repr(value)
+    return _short.repr(value)
+
+
+def _type_name(value: Any) -> str:
+    if isinstance(value, Remote):
+        return f"a {value._type} object"
+    return f"a {type(value).__name__}"
+
+
+def difference(actual: Any, expected: Any, *, rel: float = 1e-9, abs_tol: float = 1e-12,
+               exact: bool = False, where: str = "") -> str | None:
+    """Why `actual` is not `expected` (None when it is). Numbers compare within tolerances unless
+    `exact`; containers must have the same type and shape."""
+    at = f" at {where}" if where else ""
+    if type(expected) in (int, float) and type(expected) is not bool:
+        if type(actual) not in (int, float):
+            return f"expected a number{at}, got {_type_name(actual)} ({show(actual)})"
+        if exact:
+            if type(actual) is not type(expected) or actual != expected:
+                return f"expected exactly {show(expected)}{at}, got {show(actual)}"
+            return None
+        if math.isnan(actual) or math.isinf(actual):
+            return f"got {actual!r}{at}, expected {show(expected)}"
+        if not math.isclose(actual, expected, rel_tol=rel, abs_tol=abs_tol):
+            return f"expected {show(expected)}{at}, got {show(actual)}"
+        return None
+    if type(expected) in (list, tuple):
+        if type(actual) is not type(expected):
+            return f"expected a {type(expected).__name__}{at}, got {_type_name(actual)}"
+        if len(actual) != len(expected):
+            return f"expected {len(expected)} items{at}, got {len(actual)}"
+        for i, (a, e) in enumerate(zip(actual, expected)):
+            reason = difference(a, e, rel=rel, abs_tol=abs_tol, exact=exact, where=f"{where}[{i}]")
+            if reason:
+                return reason
+        return None
+    if type(expected) is dict:
+        if type(actual) is not dict:
+            return f"expected a dict{at}, got {_type_name(actual)}"
+        if set(actual) != set(expected):
+            return f"expected the keys {sorted(expected)}{at}, got {sorted(map(str, actual))}"
+        for key in expected:
+            reason = difference(actual[key], expected[key], rel=rel, abs_tol=abs_tol, exact=exact,
+                                where=f"{where}[{key!r}]")
+            if reason:
+                return reason
+        return None
+    if type(actual) is not type(expected) or actual != expected:
+        return f"expected {show(expected)}{at}, got {show(actual)}"
+    return None
+
+
+class Mismatch(AssertionError):
+    """A student's answer differs from the expected one; carries both for the scorecard."""
+
+    def __init__(self, reason: str, expected: Any, actual: Any, call: str = ""):
+        super().__init__(reason)
+        self.reason, self.call = reason, call
+        self.expected, self.actual = show(expected), show(actual)
+
+
+def expect(actual: Any, expected: Any, *, call: str = "", **tolerances: Any) -> None:
+    """Fail the test with a Mismatch unless `actual` matches `expected`."""
+    reason = difference(actual, expected, **tolerances)
+    if reason:
+        raise Mismatch(reason, expected, actual, call)
+
+
+def check(condition: bool, message: str) -> None:
+    """Fail the test with `message`, written for the student, unless `condition` holds."""
+    if not condition:
+        raise AssertionError(message)

@@ -1,0 +1,136 @@
+"""The `grade` command: parse options, call the core, print, and choose the exit code.
+
+Exit codes: 0 every graded criterion passed (or the score reached --fail-under), 1 something
+failed, 2 a usage or course.yaml error, 3 an internal error of the grader.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+import traceback
+from pathlib import Path
+from typing import Callable
+
+import click
+
+from . import __version__
+from .course import Course, find_course, load_course
+from .errors import GraderError
+from .grading import grade
+from .sandbox.tiers import TIERS
+from .scorecard import Scorecard, write_results
+from .submission import locate_submission
+from .terminal import render_terminal
+
+
+def _use_color() -> bool:
+    return sys.stdout.isatty() and "NO_COLOR" not in os.environ
+
+
+def _course(course_path: Path | None) -> Course:
+    return load_course(course_path if course_path else find_course(Path.cwd()))
+
+
+def reporting_errors(command: Callable) -> Callable:
+    """Turn the grader's own errors into one clear line and an exit code; never a traceback."""
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):
+        try:
+            return command(*args, **kwargs)
+        except GraderError as error:
+            click.echo(f"grade: error: {error}", err=True)
+            sys.exit(error.exit_code)
+        except (click.exceptions.Exit, click.ClickException, SystemExit):
+            raise
+        except Exception as error:  # a bug of ours: say so plainly, details with -v
+            click.echo(f"grade: internal error: {type(error).__name__}: {error}", err=True)
+            if kwargs.get("verbose"):
+                traceback.print_exc()
+            sys.exit(3)
+    return wrapper
+
+
+def grading_options(command: Callable) -> Callable:
+    options = [
+        click.option("--submission", type=click.Path(path_type=Path), default=None,
+                     help="Folder with the chapter files (default: the course's exercises/)."),
+        click.option("--course", "course_path", type=click.Path(path_type=Path), default=None,
+                     help="course.yaml to use (default: found by walking up from here)."),
+        click.option("--report-dir", type=click.Path(path_type=Path), default=None,
+                     help="Where results.json and the scorecards go (default: reports/ of the course)."),
+        click.option("--seed", type=int, default=None, help="Override the course's seed."),
+        click.option("--integrated", is_flag=True,
+                     help="Grade with your own earlier chapters instead of the reference versions."),
+        click.option("--sandbox", type=click.Choice(TIERS), default="auto", show_default=True,
+                     help="How student code is isolated."),
+        click.option("--fail-under", type=float, default=None,
+                     help="Exit 0 when the score reaches this many points, even if some checks failed."),
+        click.option("-v", "--verbose", is_flag=True, help="Show the failing call, expected and actual values."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def _run(numbers: list[int], *, submission, course_path, report_dir, seed, integrated, sandbox,
+         fail_under, verbose) -> None:
+    course = _course(course_path)
+    card = grade(course=course, submission=submission or course.exercises, chapters=numbers,
+                 sandbox=sandbox, integrated=integrated, seed=seed)
+    report_dir = report_dir or course.root / "reports"
+    results = write_results(card, report_dir)
+    click.echo(render_terminal(card, color=_use_color(), verbose=verbose))
+    click.echo(f"results: {results}")
+    sys.exit(_exit_code(card, fail_under if fail_under is not None else course.fail_under))
+
+
+def _exit_code(card: Scorecard, fail_under: float | None) -> int:
+    if card.all_passed():
+        return 0
+    if fail_under is not None and float(card.score) >= fail_under:
+        return 0
+    return 1
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="grade")
+def main() -> None:
+    """Grade the 'MLP from scratch' course: hidden tests, run safely against your chapters."""
+
+
+@main.command("chapter")
+@click.argument("number", type=int)
+@grading_options
+@reporting_errors
+def chapter_command(number: int, **options) -> None:
+    """Grade one chapter (1-7)."""
+    _run([number], **options)
+
+
+@main.command("all")
+@grading_options
+@reporting_errors
+def all_command(**options) -> None:
+    """Grade every chapter."""
+    course = _course(options["course_path"])
+    _run([ch.number for ch in course.chapters], **options)
+
+
+@main.command("list")
+@click.option("--submission", type=click.Path(path_type=Path), default=None)
+@click.option("--course", "course_path", type=click.Path(path_type=Path), default=None)
+@reporting_errors
+def list_command(submission: Path | None, course_path: Path | None) -> None:
+    """Show the chapters, their points, and which chapter files the submission has."""
+    course = _course(course_path)
+    located = locate_submission(submission or course.exercises, course)
+    click.echo(f"{course.title} (version {course.version}) — {course.max_score} points")
+    click.echo(f"submission: {located.path}\n")
+    for ch in course.chapters:
+        if ch.number in located.problems:
+            state = f"unusable: {located.problems[ch.number]}"
+        else:
+            state = "present" if located.has(ch.number) else "missing"
+        click.echo(f"  {ch.number}  {ch.title:<28} {ch.max_score:>3} pts  {ch.file:<24} {state}")

@@ -1,0 +1,318 @@
+"""The rubric: Course, Chapter, Criterion and Limits, loaded from course.yaml and validated.
+
+Every validation error names the file, the line and the key at fault, because an instructor
+editing the rubric should never have to guess.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .errors import CourseError
+
+HIDDEN_DIR = Path(__file__).parent / "hidden"
+VISIBILITIES = ("visible", "hidden")
+PARTIALS = ("all", "proportional")
+_ID = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+
+
+@dataclass(frozen=True)
+class Limits:
+    """How much a student's code may use. Times in seconds."""
+
+    request_timeout: float = 5.0   # wall clock for one call into student code
+    chapter_timeout: float = 60.0  # wall clock for all of a chapter's tests
+    training_timeout: float = 60.0  # wall clock for one training run (chapter 7's final check)
+    memory_mb: int = 1024          # address space of the worker
+    output_kb: int = 64            # captured stdout/stderr kept for the report
+
+
+@dataclass(frozen=True)
+class Criterion:
+    id: str
+    title: str
+    points: int
+    visibility: str = "visible"
+    help: str = ""
+    depends_on: str | None = None
+    partial: str = "all"
+    line: int = 0
+
+
+@dataclass(frozen=True)
+class Chapter:
+    number: int
+    title: str
+    file: str
+    tests: str
+    requires: tuple[int, ...]
+    limits: Limits
+    criteria: tuple[Criterion, ...]
+    line: int = 0
+
+    @property
+    def module(self) -> str:
+        return Path(self.file).stem
+
+    @property
+    def max_score(self) -> int:
+        return sum(c.points for c in self.criteria)
+
+    @property
+    def tests_path(self) -> Path:
+        return HIDDEN_DIR / self.tests
+
+    def criterion(self, criterion_id: str) -> Criterion:
+        return next(c for c in self.criteria if c.id == criterion_id)
+
+
+@dataclass(frozen=True)
+class Course:
+    title: str
+    version: str
+    seed: int
+    limits: Limits
+    chapters: tuple[Chapter, ...]
+    path: Path
+    sha256: str
+    reference: Path
+    exercises: Path
+    fail_under: float | None = None
+    extra: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    @property
+    def root(self) -> Path:
+        return self.path.parent
+
+    @property
+    def max_score(self) -> int:
+        return sum(ch.max_score for ch in self.chapters)
+
+    def chapter(self, number: int) -> Chapter:
+        for chapter in self.chapters:
+            if chapter.number == number:
+                return chapter
+        known = ", ".join(str(ch.number) for ch in self.chapters)
+        raise CourseError(f"there is no chapter {number} in {self.path.name} (chapters: {known})")
+
+    def closure(self, number: int) -> tuple[int, ...]:
+        """The earlier chapters chapter `number` needs, directly or through another chapter."""
+        seen: set[int] = set()
+        todo = list(self.chapter(number).requires)
+        while todo:
+            n = todo.pop()
+            if n not in seen:
+                seen.add(n)
+                todo.extend(self.chapter(n).requires)
+        return tuple(sorted(seen))
+
+
+# --- loading -------------------------------------------------------------------------------
+
+class _Mapping:
+    """One YAML mapping being read: each key taken once, unknown keys reported with their line."""
+
+    def __init__(self, node: yaml.Node, where: str, source: str):
+        if not isinstance(node, yaml.MappingNode):
+            raise _error(source, node, where, "expected a mapping of keys to values")
+        self.node, self.where, self.source = node, where, source
+        self.entries: dict[str, tuple[yaml.Node, yaml.Node]] = {}
+        for key, value in node.value:
+            if key.value in self.entries:
+                raise _error(source, key, f"{where}.{key.value}", "this key is given twice")
+            self.entries[key.value] = (key, value)
+        self.taken: set[str] = set()
+
+    def line(self) -> int:
+        return self.node.start_mark.line + 1
+
+    def has(self, key: str) -> bool:
+        return key in self.entries
+
+    def node_of(self, key: str) -> yaml.Node:
+        return self.entries[key][1] if key in self.entries else self.node
+
+    def take(self, key: str, kind: type | tuple[type, ...], default: Any = ...) -> Any:
+        self.taken.add(key)
+        if key not in self.entries:
+            if default is ...:
+                raise _error(self.source, self.node, f"{self.where}.{key}", "this key is required")
+            return default
+        value_node = self.entries[key][1]
+        value = yaml.safe_load(yaml.serialize(value_node))
+        if kind is float and type(value) is int:
+            value = float(value)
+        if not isinstance(value, kind) or (kind is int and type(value) is bool):
+            names = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
+            raise _error(self.source, value_node, f"{self.where}.{key}",
+                         f"expected {names}, got {value!r}")
+        return value
+
+    def finish(self) -> None:
+        for key in self.entries:
+            if key not in self.taken:
+                raise _error(self.source, self.entries[key][0], f"{self.where}.{key}", "unknown key")
+
+
+def _error(source: str, node: yaml.Node, where: str, message: str) -> CourseError:
+    return CourseError(f"{source}:{node.start_mark.line + 1}: {where}: {message}")
+
+
+def _positive(fields: _Mapping, key: str, kind: type, default: Any) -> Any:
+    value = fields.take(key, kind, default)
+    if value is not None and value <= 0:
+        raise _error(fields.source, fields.node_of(key), f"{fields.where}.{key}", "must be positive")
+    return value
+
+
+def _non_negative(fields: _Mapping, key: str) -> int:
+    value = fields.take(key, int)
+    if value < 0:
+        raise _error(fields.source, fields.node_of(key), f"{fields.where}.{key}", "must not be negative")
+    return value
+
+
+def _limits(fields: _Mapping | None, base: Limits) -> Limits:
+    if fields is None:
+        return base
+    values = {}
+    for name, kind in (("request_timeout", float), ("chapter_timeout", float),
+                       ("training_timeout", float), ("memory_mb", int), ("output_kb", int)):
+        value = _positive(fields, name, kind, None)
+        if value is not None:
+            values[name] = value
+    fields.finish()
+    return replace(base, **values)
+
+
+def _criterion(node: yaml.Node, where: str, source: str) -> Criterion:
+    f = _Mapping(node, where, source)
+    ident = f.take("id", str)
+    if not _ID.match(ident):
+        raise _error(source, f.node_of("id"), f"{where}.id",
+                     f"{ident!r} is not a valid id (lowercase letters, digits, - and _)")
+    criterion = Criterion(
+        id=ident,
+        title=f.take("title", str),
+        points=_non_negative(f, "points"),
+        visibility=f.take("visibility", str, "visible"),
+        help=f.take("help", str, "").strip(),
+        depends_on=f.take("depends_on", str, None),
+        partial=f.take("partial", str, "all"),
+        line=f.line(),
+    )
+    for key, allowed in (("visibility", VISIBILITIES), ("partial", PARTIALS)):
+        if getattr(criterion, key) not in allowed:
+            raise _error(source, f.node_of(key), f"{where}.{key}",
+                         f"must be one of {', '.join(allowed)}, not {getattr(criterion, key)!r}")
+    f.finish()
+    return criterion
+
+
+def _chapter(node: yaml.Node, where: str, source: str, limits: Limits) -> Chapter:
+    f = _Mapping(node, where, source)
+    number = _positive(f, "number", int, ...)
+    criteria_node = f.node_of("criteria")
+    f.take("criteria", list)
+    criteria = tuple(_criterion(n, f"{where}.criteria[{i}]", source)
+                     for i, n in enumerate(criteria_node.value))
+    if not criteria:
+        raise _error(source, criteria_node, f"{where}.criteria", "a chapter needs at least one criterion")
+    limits_fields = _Mapping(f.node_of("limits"), f"{where}.limits", source) if f.has("limits") else None
+    f.taken.add("limits")
+    chapter = Chapter(
+        number=number,
+        title=f.take("title", str),
+        file=f.take("file", str),
+        tests=f.take("tests", str),
+        requires=tuple(f.take("requires", list, [])),
+        limits=_limits(limits_fields, limits),
+        criteria=criteria,
+        line=f.line(),
+    )
+    f.finish()
+    ids = [c.id for c in criteria]
+    for c, c_node in zip(criteria, criteria_node.value):
+        if ids.count(c.id) > 1:
+            raise _error(source, c_node, f"{where}.criteria", f"the id {c.id!r} is used twice")
+        if c.depends_on is not None and c.depends_on not in ids[: ids.index(c.id)]:
+            raise _error(source, c_node, f"{where}.criteria.{c.id}.depends_on",
+                         f"{c.depends_on!r} is not an earlier criterion of this chapter")
+    if not (HIDDEN_DIR / chapter.tests).is_file():
+        raise _error(source, f.node_of("tests"), f"{where}.tests",
+                     f"no hidden test module {chapter.tests!r} in {HIDDEN_DIR}")
+    return chapter
+
+
+def parse_course(text: str, path: Path) -> Course:
+    """Build a Course from the text of course.yaml (pure: the path only names things)."""
+    source = path.name
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        line = f":{mark.line + 1}" if mark else ""
+        problem = getattr(error, "problem", None) or str(error)
+        raise CourseError(f"{source}{line}: not valid YAML: {problem}") from None
+    if root is None:
+        raise CourseError(f"{source}: the file is empty")
+    f = _Mapping(root, "course", source)
+    limits_fields = _Mapping(f.node_of("limits"), "course.limits", source) if f.has("limits") else None
+    f.taken.add("limits")
+    limits = _limits(limits_fields, Limits())
+    chapters_node = f.node_of("chapters")
+    f.take("chapters", list)
+    chapters = tuple(_chapter(n, f"chapters[{i}]", source, limits) for i, n in enumerate(chapters_node.value))
+    numbers = [ch.number for ch in chapters]
+    for ch, node in zip(chapters, chapters_node.value):
+        if numbers.count(ch.number) > 1:
+            raise _error(source, node, "chapters", f"chapter {ch.number} is defined twice")
+        for required in ch.requires:
+            if required not in numbers or required >= ch.number:
+                raise _error(source, node, f"chapters[{ch.number}].requires",
+                             f"{required!r} is not an earlier chapter")
+    all_ids = [c.id for ch in chapters for c in ch.criteria]
+    for ch, node in zip(chapters, chapters_node.value):
+        for c in ch.criteria:
+            if all_ids.count(c.id) > 1:
+                raise _error(source, node, "chapters", f"the criterion id {c.id!r} is used in two chapters")
+    course = Course(
+        title=f.take("title", str),
+        version=str(f.take("version", (str, int, float))),
+        seed=f.take("seed", int),
+        limits=limits,
+        chapters=tuple(sorted(chapters, key=lambda ch: ch.number)),
+        path=path,
+        sha256=hashlib.sha256(text.encode()).hexdigest(),
+        reference=path.parent / f.take("reference", str, "reference"),
+        exercises=path.parent / f.take("exercises", str, "exercises"),
+        fail_under=f.take("fail_under", (int, float), None),
+        extra={"mistakes": f.take("mistakes", list, [])},
+    )
+    f.finish()
+    return course
+
+
+def load_course(path: Path) -> Course:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise CourseError(f"{path}: no such file") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise CourseError(f"{path}: cannot be read ({error})") from None
+    return parse_course(text, path.resolve())
+
+
+def find_course(start: Path) -> Path:
+    """The nearest course.yaml in `start` or one of its parents."""
+    for folder in (start, *start.parents):
+        candidate = folder / "course.yaml"
+        if candidate.is_file():
+            return candidate
+    raise CourseError(f"no course.yaml in {start} or any folder above it (use --course PATH)")

@@ -1,0 +1,39 @@
+"""The one entry point of the core: grade some chapters of a submission into a Scorecard."""
+
+from __future__ import annotations
+
+import platform
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+from . import __version__
+from .course import Course
+from .runner import RunOptions, run_chapters
+from .sandbox.tiers import resolve_tier
+from .scorecard import Scorecard
+from .scoring import score_chapters
+from .submission import locate_submission
+
+
+def grade(*, course: Course, submission: Path, chapters: list[int], sandbox: str = "auto",
+          integrated: bool = False, seed: int | None = None) -> Scorecard:
+    """Run the hidden tests of `chapters` against the submission folder and score them."""
+    for number in chapters:
+        course.chapter(number)  # an unknown chapter is a usage error before anything runs
+    tier, note = resolve_tier(sandbox)
+    located = locate_submission(submission, course)
+    seed = course.seed if seed is None else seed
+    started = datetime.now(timezone.utc)
+    clock = time.monotonic()
+    runs, outcomes = run_chapters(course, located, chapters, RunOptions(tier, integrated, seed))
+    return Scorecard(
+        grader_version=__version__,
+        course_title=course.title, course_version=course.version, course_sha256=course.sha256,
+        submission_path=str(located.path), submission_sha256=located.sha256,
+        sandbox=tier, sandbox_note=note, seed=seed, integrated=integrated,
+        python=platform.python_version(),
+        started=started.isoformat(timespec="seconds"),
+        duration=round(time.monotonic() - clock, 3),
+        chapters=score_chapters(course, runs, outcomes),
+    )

@@ -1,0 +1,99 @@
+"""Hidden tests of chapter 1: vector and matrix operations, compared with the reference."""
+
+import pytest
+
+from grader.checks import expect
+from grader.hidden.gates import gate_tests
+
+test_imports, test_standard_library_only = gate_tests(1)
+
+
+def vector(rng, n):
+    return [round(rng.uniform(-5, 5), 3) for _ in range(n)]
+
+
+def matrix(rng, rows, cols):
+    return [vector(rng, cols) for _ in range(rows)]
+
+
+def unchanged(worker, call, *args):
+    """Call `call` with the arguments kept in the worker; check the student left them untouched."""
+    kept = [worker.keep(a) for a in args]
+    call(*kept)
+    for original, handle in zip(args, kept):
+        expect(worker.fetch(handle), original, exact=True, call=f"{worker.last_call} (its inputs afterwards)")
+
+
+
+@pytest.mark.criterion("ch1-vector-ops")
+@pytest.mark.parametrize("name", ["vector_add", "vector_subtract"])
+def test_vector_op(name, student, reference, worker, rng):
+    expect(getattr(student, name)([1, 2, 3], [4, 5, 6]), getattr(reference, name)([1, 2, 3], [4, 5, 6]),
+           exact=True)
+    expect(getattr(student, name)([-1, 0], [3, -7]), getattr(reference, name)([-1, 0], [3, -7]), exact=True)
+    a, b = vector(rng, 7), vector(rng, 7)
+    expect(getattr(student, name)(a, b), getattr(reference, name)(a, b))
+    unchanged(worker, getattr(student, name), a, b)
+
+
+@pytest.mark.criterion("ch1-vector-ops")
+def test_vector_scale(student, reference, worker, rng):
+    expect(student.vector_scale([1, -2, 3], 3), [3, -6, 9], exact=True)
+    v = vector(rng, 6)
+    expect(student.vector_scale(v, -0.5), reference.vector_scale(v, -0.5))
+    expect(student.vector_scale([], 4.0), [])
+    unchanged(worker, lambda kept: student.vector_scale(kept, 2.0), v)
+
+
+@pytest.mark.criterion("ch1-dot")
+def test_dot_product(student, reference, worker, rng):
+    expect(student.dot_product([1, 2, 3], [4, 5, 6]), 32, exact=True)
+    expect(student.dot_product([-1, 2], [3, -4]), -11, exact=True)
+    a, b = vector(rng, 9), vector(rng, 9)
+    expect(student.dot_product(a, b), reference.dot_product(a, b), rel=1e-9, abs_tol=1e-9)
+    unchanged(worker, student.dot_product, a, b)
+
+
+@pytest.mark.criterion("ch1-dot")
+def test_elementwise_multiply(student, reference, worker, rng):
+    expect(student.elementwise_multiply([1, 2, 3], [4, 5, 6]), [4, 10, 18], exact=True)
+    a, b = vector(rng, 5), vector(rng, 5)
+    expect(student.elementwise_multiply(a, b), reference.elementwise_multiply(a, b))
+    unchanged(worker, student.elementwise_multiply, a, b)
+
+
+@pytest.mark.criterion("ch1-transpose")
+def test_transpose(student, reference, worker, rng):
+    expect(student.transpose([[1, 2, 3], [4, 5, 6]]), [[1, 4], [2, 5], [3, 6]], exact=True)
+    expect(student.transpose([[7]]), [[7]], exact=True)
+    expect(student.transpose([[1, 2, 3]]), [[1], [2], [3]], exact=True)
+    m = matrix(rng, 4, 3)
+    expect(student.transpose(m), reference.transpose(m))
+    unchanged(worker, student.transpose, m)
+
+
+@pytest.mark.criterion("ch1-transpose")
+def test_transpose_of_empty_matrix(student):
+    expect(student.transpose([]), [])
+
+
+@pytest.mark.criterion("ch1-matvec")
+def test_matrix_vector_multiply(student, reference, worker, rng):
+    expect(student.matrix_vector_multiply([[1, 2], [3, 4], [5, 6]], [1, -1]), [-1, -1, -1], exact=True)
+    m, v = matrix(rng, 5, 3), vector(rng, 3)
+    expect(student.matrix_vector_multiply(m, v), reference.matrix_vector_multiply(m, v), abs_tol=1e-9)
+    unchanged(worker, student.matrix_vector_multiply, m, v)
+
+
+@pytest.mark.criterion("ch1-matmul")
+@pytest.mark.parametrize("shape", [(2, 2, 2), (2, 3, 4), (4, 1, 3), (1, 5, 1)])
+def test_matrix_multiply(shape, student, reference, worker, rng):
+    m, k, n = shape
+    a, b = matrix(rng, m, k), matrix(rng, k, n)
+    expect(student.matrix_multiply(a, b), reference.matrix_multiply(a, b), abs_tol=1e-9)
+
+
+@pytest.mark.criterion("ch1-matmul")
+def test_matrix_multiply_exact_and_untouched(student, worker, rng):
+    expect(student.matrix_multiply([[1, 2], [3, 4]], [[5, 6], [7, 8]]), [[19, 22], [43, 50]], exact=True)
+    unchanged(worker, student.matrix_multiply, matrix(rng, 2, 3), matrix(rng, 3, 2))

@@ -1,0 +1,5 @@
+"""Hidden tests of chapter 5."""
+
+from grader.hidden.gates import gate_tests
+
+test_imports, test_standard_library_only = gate_tests(5)

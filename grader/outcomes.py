@@ -1,0 +1,41 @@
+"""What running the hidden tests produced, before any scoring: one TestOutcome per test and one
+ChapterRun per chapter."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+STATUSES = ("passed", "failed", "error", "timeout", "skipped")
+
+
+@dataclass(frozen=True)
+class TestOutcome:
+    __test__ = False  # not a pytest test class, despite the name
+
+    nodeid: str
+    chapter: int
+    criterion: str
+    status: str
+    message: str = ""
+    call: str = ""
+    expected: str | None = None
+    actual: str | None = None
+    location: dict | None = None   # {"file", "line", "function", "code"} in the student's file
+    duration: float = 0.0
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ChapterRun:
+    """How a chapter's run went as a whole."""
+
+    number: int
+    status: str                    # graded | missing | error
+    note: str = ""
+    stdout: str = ""
+    stderr: str = ""
+    output_truncated: bool = False
+    restarts: int = 0
+    duration: float = 0.0
+    files: dict[str, str] = field(default_factory=dict)  # file name -> "student" | "reference"

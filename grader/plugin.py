@@ -1,0 +1,173 @@
+"""The pytest plugin that turns the hidden tests into a judge: it provides the fixtures the tests
+use (`student`, `worker`, `reference`, `rng`, `record`, `student_source`), skips the dependents
+of a failed gate, and records one TestOutcome per test."""
+
+from __future__ import annotations
+
+import importlib
+import random
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+from typing import Any, Callable
+
+import pytest
+
+from .checks import Mismatch
+from .course import Chapter, Course
+from .outcomes import TestOutcome
+from .remote import Session, StudentFault, StudentModule
+
+
+@dataclass
+class ChapterContext:
+    """What the judge knows about one chapter while its tests run."""
+
+    chapter: Chapter
+    source: str
+    new_session: Callable[[], Session]
+    session: Session | None = None
+    started: float = 0.0
+    finished: float = 0.0
+
+
+def _classify(error: BaseException) -> dict[str, Any]:
+    """An exception raised by a hidden test, as an outcome's fields."""
+    if isinstance(error, StudentFault):
+        return {"status": error.status, "message": error.message, "call": error.call,
+                "location": error.location}
+    if isinstance(error, Mismatch):
+        return {"status": "failed", "message": error.reason, "call": error.call,
+                "expected": error.expected, "actual": error.actual}
+    if isinstance(error, AssertionError):
+        text = str(error).split("\nassert ")[0].strip() or "a check failed"
+        return {"status": "failed", "message": text}
+    return {"status": "error",
+            "message": f"the grader could not check this ({type(error).__name__}: {str(error)[:300]})"}
+
+
+@dataclass
+class JudgePlugin:
+    course: Course
+    contexts: dict[Path, ChapterContext]
+    seed: int
+    outcomes: list[TestOutcome] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    _failed: set[str] = field(default_factory=set)
+    _recorded: set[str] = field(default_factory=set)
+
+    # set-up and validation
+
+    def pytest_configure(self, config: pytest.Config) -> None:
+        config.addinivalue_line("markers", "criterion(id): the rubric criterion this test counts toward")
+
+    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
+        if report.failed:
+            self.problems.append(f"{report.nodeid}: the hidden tests do not load: {str(report.longrepr)[-500:]}")
+
+    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
+        covered: set[str] = set()
+        for item in items:
+            context = self._context(item)
+            marker = item.get_closest_marker("criterion")
+            ids = {c.id for c in context.chapter.criteria}
+            where = f"{item.path.name}:{item.location[1] + 1}"
+            if marker is None or not marker.args:
+                self.problems.append(f"{where}: test {item.name} is not tied to a criterion "
+                                     f"(@pytest.mark.criterion(...))")
+            elif marker.args[0] not in ids:
+                self.problems.append(f"{where}: test {item.name} names {marker.args[0]!r}, which is not a "
+                                     f"criterion of chapter {context.chapter.number} in {self.course.path.name}")
+            else:
+                covered.add(marker.args[0])
+        for context in {id(c): c for c in (self._context(i) for i in items)}.values():
+            for criterion in context.chapter.criteria:
+                if criterion.id not in covered:
+                    self.problems.append(f"{self.course.path.name}:{criterion.line}: criterion "
+                                         f"{criterion.id!r} has no hidden tests")
+        if self.problems:
+            items[:] = []
+
+    def _context(self, item: pytest.Item) -> ChapterContext:
+        return self.contexts[Path(item.path).resolve()]
+
+    def _criterion(self, item: pytest.Item) -> str:
+        return item.get_closest_marker("criterion").args[0]
+
+    # fixtures
+
+    @pytest.fixture(scope="module")
+    def worker(self, request: pytest.FixtureRequest) -> Session:
+        context = self.contexts[Path(request.path).resolve()]
+        context.session = context.new_session()
+        context.started = time.monotonic()
+        yield context.session
+        context.session.close()
+        context.finished = time.monotonic()
+
+    @pytest.fixture(scope="module")
+    def student(self, worker: Session) -> StudentModule:
+        return StudentModule(worker)
+
+    @pytest.fixture(scope="module")
+    def reference(self, request: pytest.FixtureRequest) -> ModuleType:
+        folder = str(self.course.reference)
+        if folder not in sys.path:
+            sys.path.insert(0, folder)
+        return importlib.import_module(self.contexts[Path(request.path).resolve()].chapter.module)
+
+    @pytest.fixture(scope="module")
+    def student_source(self, request: pytest.FixtureRequest) -> str:
+        return self.contexts[Path(request.path).resolve()].source
+
+    @pytest.fixture(scope="module")
+    def limits(self, request: pytest.FixtureRequest):
+        return self.contexts[Path(request.path).resolve()].chapter.limits
+
+    @pytest.fixture
+    def rng(self, request: pytest.FixtureRequest) -> random.Random:
+        return random.Random(f"{self.seed}:{request.node.nodeid}")
+
+    @pytest.fixture
+    def record(self, request: pytest.FixtureRequest) -> Callable[[str, Any], None]:
+        """Attach data to this test's outcome (the scorecard draws pictures from it)."""
+        return lambda key, value: request.node.user_properties.append((key, value))
+
+    # running
+
+    def pytest_runtest_setup(self, item: pytest.Item) -> None:
+        chapter = self._context(item).chapter
+        gate = chapter.criterion(self._criterion(item)).depends_on
+        while gate is not None:
+            if gate in self._failed:
+                pytest.skip(f"skipped because \u201c{chapter.criterion(gate).title}\u201d did not pass")
+            gate = chapter.criterion(gate).depends_on
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo):
+        result = yield
+        report = result.get_result()
+        if item.nodeid in self._recorded or call.when == "teardown":
+            return
+        if call.when == "setup" and report.passed:
+            return
+        self._recorded.add(item.nodeid)
+        context = self._context(item)
+        if report.skipped:
+            reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+            fields: dict[str, Any] = {"status": "skipped", "message": reason.removeprefix("Skipped: ")}
+        elif report.passed:
+            fields = {"status": "passed"}
+        else:
+            fields = _classify(call.excinfo.value)
+        if not fields.get("call") and fields["status"] != "passed" and context.session is not None:
+            fields["call"] = context.session.last_call
+        criterion = self._criterion(item)
+        if fields["status"] != "passed":
+            self._failed.add(criterion)
+        self.outcomes.append(TestOutcome(
+            nodeid=item.nodeid, chapter=context.chapter.number, criterion=criterion,
+            duration=round(report.duration, 4), data=dict(item.user_properties), **fields,
+        ))

@@ -1,0 +1,300 @@
+"""The judge's view of student code: a Session per chapter owns the worker, and Remote proxies
+stand for the student's objects that live there.
+
+A Remote never evaluates anything in the judge: attribute reads, writes and calls become
+requests, and only plain data comes back. Comparing, hashing or iterating a Remote uses the
+proxy's own identity, so an object that lies about equality cannot lie to the judge.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import math
+import reprlib
+import time
+from typing import Any, Iterator
+
+from .sandbox.channel import Capture, Channel, WorkerGone, WorkerSpec, WorkerTimeout
+
+MAX_DEPTH = 40  # the worker refuses deeper answers; the judge checks again, trusting nothing
+
+
+# --- faults in student code: outcomes, never grader errors ----------------------------------
+
+class StudentFault(Exception):
+    """Student code did something other than return an answer."""
+
+    status = "error"
+
+    def __init__(self, message: str, *, call: str = "", frames: list[dict] | None = None):
+        super().__init__(message)
+        self.message, self.call, self.frames = message, call, frames or []
+
+    @property
+    def location(self) -> dict | None:
+        """The student's file and line where it went wrong, when known."""
+        return self.frames[-1] if self.frames else None
+
+
+class StudentRaised(StudentFault):
+    def __init__(self, kind: str, detail: str, *, call: str, frames: list[dict]):
+        self.kind, self.detail = kind, detail
+        if kind == "NotImplementedError":
+            self.status = "failed"
+            text = f"not implemented yet ({detail})" if detail else "not implemented yet"
+        else:
+            where = f" at line {frames[-1]['line']} of {frames[-1]['file']}" if frames else ""
+            text = f"{call} raised {kind}: {detail}{where}" if call else f"{kind}: {detail}{where}"
+        super().__init__(text, call=call, frames=frames)
+
+    @property
+    def not_implemented(self) -> bool:
+        return self.kind == "NotImplementedError"
+
+
+class StudentTimeout(StudentFault):
+    status = "timeout"
+
+
+class StudentCrash(StudentFault):
+    status = "error"
+
+
+class NotData(StudentFault):
+    """The answer could not come back as plain data (too large, too deep, cyclic)."""
+
+    status = "failed"
+
+
+# --- encoding across the pipe -----------------------------------------------------------------
+
+_short = reprlib.Repr()
+_short.maxlist = _short.maxtuple = 6
+_short.maxstring = 60
+_short.maxother = 60
+_short.maxlevel = 3
+
+
+def encode(value: Any, session: "Session") -> Any:
+    """Judge data to tagged JSON; Remotes travel as their handles."""
+    kind = type(value)
+    if value is None or kind in (bool, int, str):
+        return value
+    if kind is float:
+        return value if math.isfinite(value) else {"f": repr(value)}
+    if kind is list:
+        return [encode(v, session) for v in value]
+    if kind is tuple:
+        return {"t": [encode(v, session) for v in value]}
+    if kind is dict:
+        return {"d": {str(k): encode(v, session) for k, v in value.items()}}
+    if isinstance(value, Remote):
+        return {"h": session.handle_of(value)}
+    raise TypeError(f"cannot send a {kind.__name__} to the worker")
+
+
+def decode(value: Any, session: "Session", label: str, depth: int = 0) -> Any:
+    """Tagged JSON from the worker back to judge data, checking every node's exact type."""
+    if depth > MAX_DEPTH:
+        raise NotData("the answer is nested too deeply")
+    kind = type(value)
+    if value is None or kind in (bool, int, float, str):
+        return value
+    if kind is list:
+        return [decode(v, session, label, depth + 1) for v in value]
+    if kind is dict and len(value) == 1:
+        ((tag, inner),) = value.items()
+        if tag == "t" and type(inner) is list:
+            return tuple(decode(v, session, label, depth + 1) for v in inner)
+        if tag == "d" and type(inner) is dict:
+            return {k: decode(v, session, label, depth + 1) for k, v in inner.items()}
+        if tag == "f" and inner in ("nan", "inf", "-inf"):
+            return float(inner)
+    if kind is dict and set(value) == {"h", "type"} and type(value["h"]) is int:
+        return Remote(session, value["h"], str(value["type"])[:80])
+    raise NotData("the worker sent something that is not data")
+
+
+# --- the proxy --------------------------------------------------------------------------------
+
+class Remote:
+    """A student's object that lives in the worker."""
+
+    __slots__ = ("_session", "_handle", "_type", "_generation", "_label")
+
+    def __init__(self, session: "Session", handle: int, type_name: str, label: str | None = None):
+        object.__setattr__(self, "_session", session)
+        object.__setattr__(self, "_handle", handle)
+        object.__setattr__(self, "_type", type_name)
+        object.__setattr__(self, "_generation", session.generation)
+        object.__setattr__(self, "_label", type_name if label is None else label)
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):  # Python's own protocol probes stay in the judge
+            raise AttributeError(name)
+        return self._session.get(self, name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        self._session.set(self, name, value)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self._session.call(self, None, args, kwargs)
+
+    def __repr__(self) -> str:
+        return f"<student {self._type}>"
+
+
+def describe_call(label: str, args: tuple, kwargs: dict) -> str:
+    parts = [_short.repr(a) for a in args] + [f"{k}={_short.repr(v)}" for k, v in kwargs.items()]
+    return f"{label}({', '.join(parts)})"
+
+
+# --- the session --------------------------------------------------------------------------------
+
+class Session:
+    """One chapter's conversation with its worker, restarted after a crash or a timeout."""
+
+    def __init__(self, spec: WorkerSpec, module: str, *, request_timeout: float,
+                 chapter_timeout: float, output_bytes: int):
+        self.spec, self.module = spec, module
+        self.request_timeout = request_timeout
+        self.deadline = time.monotonic() + chapter_timeout
+        self.chapter_timeout = chapter_timeout
+        self.stdout, self.stderr = Capture(output_bytes), Capture(output_bytes)
+        self.channel: Channel | None = None
+        self.generation = 0
+        self.restarts = 0
+        self.last_call = ""
+        self._module: Remote | None = None
+        self._import_fault: StudentFault | None = None
+        self._ids = itertools.count(1)
+        self._override: float | None = None
+
+    # lifecycle
+
+    def module_proxy(self) -> Remote:
+        """The student's chapter module, imported in a (re)started worker."""
+        if self._import_fault is not None:
+            raise self._import_fault
+        if self.channel is None or not self.channel.alive:
+            self._start()
+        assert self._module is not None
+        return self._module
+
+    def _start(self) -> None:
+        if self.channel is not None:
+            self.restarts += 1
+        self.generation += 1
+        self.channel = Channel(self.spec, self.stdout, self.stderr)
+        try:
+            handle = self._send({"op": "import", "module": self.module}, f"import {self.module}")
+        except StudentFault as fault:
+            self._import_fault = fault
+            raise
+        self._module = Remote(self, handle._handle, "module", label="")
+
+    def close(self) -> None:
+        if self.channel is not None:
+            self.channel.kill()
+
+    @contextlib.contextmanager
+    def time_limit(self, seconds: float) -> Iterator[None]:
+        """Let the requests inside this block run up to `seconds` each (training, say)."""
+        previous, self._override = self._override, seconds
+        try:
+            yield
+        finally:
+            self._override = previous
+
+    def output_mark(self) -> int:
+        return self.stdout.seen + self.stderr.seen
+
+    def printed_since(self, mark: int) -> int:
+        """How many bytes the student's code printed since `mark`."""
+        return self.output_mark() - mark
+
+    # requests
+
+    def handle_of(self, remote: Remote) -> int:
+        if remote._session is not self or remote._generation != self.generation:
+            raise StudentCrash("this object was lost when the worker restarted after an earlier failure",
+                               call=self.last_call)
+        return remote._handle
+
+    def get(self, remote: Remote, name: str) -> Any:
+        label = f"{remote._label}.{name}" if remote._label else name
+        value = self._send({"op": "getattr", "target": self.handle_of(remote), "name": name}, label)
+        if isinstance(value, Remote):
+            object.__setattr__(value, "_label", label if value._type in ("method", "function", "type")
+                               else value._type)
+        return value
+
+    def set(self, remote: Remote, name: str, value: Any) -> None:
+        label = f"{remote._label}.{name} = {_short.repr(value)}"
+        self._send({"op": "setattr", "target": self.handle_of(remote), "name": name,
+                    "value": encode(value, self)}, label)
+
+    def keep(self, value: Any) -> Remote:
+        """Place `value` in the worker and return a handle to it, so a test can pass the very same
+        list to the student's code and look at it afterwards (did the student modify it?)."""
+        return self._send({"op": "keep", "value": encode(value, self)}, f"keep({_short.repr(value)})")
+
+    def fetch(self, remote: Remote) -> Any:
+        """The current value of something kept in the worker, as data."""
+        return self._send({"op": "fetch", "target": self.handle_of(remote)}, f"fetch({remote._label})")
+
+    def call(self, remote: Remote, name: str | None, args: tuple, kwargs: dict) -> Any:
+        label = remote._label if name is None else f"{remote._label}.{name}"
+        message = {"op": "call", "target": self.handle_of(remote), "name": name,
+                   "args": encode(list(args), self), "kwargs": encode(dict(kwargs), self)["d"]}
+        return self._send(message, describe_call(label, args, kwargs))
+
+    def _send(self, message: dict, description: str) -> Any:
+        self.last_call = description
+        if message["op"] != "import":
+            self.module_proxy()  # restart the worker first if an earlier test killed it
+        assert self.channel is not None
+        remaining = self.deadline - time.monotonic()
+        if remaining <= 0:
+            raise StudentTimeout(f"the chapter's time limit ({self.chapter_timeout:g} s) was used up "
+                                 f"before `{description}` could run", call=description)
+        timeout = min(self._override or self.request_timeout, remaining)
+        message["id"] = next(self._ids)
+        try:
+            response = self.channel.request(message, timeout)
+        except WorkerTimeout:
+            raise StudentTimeout(f"`{description}` did not finish within {timeout:.3g} s "
+                                 f"(an endless loop?)", call=description) from None
+        except WorkerGone as gone:
+            raise StudentCrash(f"`{description}` crashed: {gone.reason}", call=description) from None
+        if type(response) is not dict or response.get("id") != message["id"]:
+            self.channel.kill()
+            raise StudentCrash(f"`{description}`: the worker answered out of turn", call=description)
+        if "value" in response:
+            return decode(response["value"], self, description)
+        if "too_large" in response:
+            raise NotData(f"`{description}` returned something that cannot be checked: "
+                          f"{str(response['too_large'])[:200]}", call=description)
+        raised = response.get("raised")
+        if type(raised) is dict:
+            frames = [f for f in raised.get("frames", []) if type(f) is dict][-10:]
+            raise StudentRaised(str(raised.get("type", "Exception"))[:80],
+                                str(raised.get("message", ""))[:500], call=description, frames=frames)
+        self.channel.kill()
+        raise StudentCrash(f"`{description}`: the worker sent a malformed answer", call=description)
+
+
+class StudentModule:
+    """The student's chapter module as the hidden tests see it: `student.dot_product(a, b)`."""
+
+    def __init__(self, session: Session):
+        self._session = session
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return self._session.get(self._session.module_proxy(), name)
+
+    def __repr__(self) -> str:
+        return f"<student module {self._session.module}>"

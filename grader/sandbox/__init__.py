@@ -1,0 +1,1 @@
+"""Running untrusted student code: the worker process, the pipe to it, and the sandbox tiers."""

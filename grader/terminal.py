@@ -1,0 +1,53 @@
+"""The scorecard as a student reads it in a terminal: a mark, the points and, for a failure,
+one line of what went wrong and the hint."""
+
+from __future__ import annotations
+
+import textwrap
+
+import click
+
+from .scorecard import Scorecard, points
+
+MARKS = {"passed": ("✓", "green"), "failed": ("✗", "red"), "error": ("!", "red"),
+         "timeout": ("⏱", "yellow"), "skipped": ("–", "bright_black")}
+
+
+def _fmt(value) -> str:
+    return str(points(value))
+
+
+def render_terminal(card: Scorecard, *, color: bool, verbose: bool = False) -> str:
+    style = (lambda text, **kw: click.style(text, **kw)) if color else (lambda text, **kw: text)
+    lines: list[str] = []
+    for chapter in card.chapters:
+        head = f"Chapter {chapter.number} — {chapter.title}"
+        score = f"{_fmt(chapter.score)}/{chapter.max_score}"
+        lines.append(style(f"{head}  {score}", bold=True))
+        if chapter.status != "graded":
+            lines.append(f"  {style(chapter.status.upper(), fg='yellow')}: {chapter.run.note}")
+            lines.append("")
+            continue
+        for c in chapter.criteria:
+            mark, colour = MARKS[c.status]
+            pts = f"{_fmt(c.score)}/{c.max_score}"
+            lines.append(f"  {style(mark, fg=colour)} {c.title}  {style(pts, fg=colour)}")
+            if c.status == "passed":
+                continue
+            if c.message:
+                lines.append("      " + textwrap.shorten(c.message, 150, placeholder=" …"))
+            if verbose and c.call:
+                lines.append(f"      call: {c.call}")
+            if verbose and c.expected is not None:
+                lines.append(f"      expected: {c.expected}\n      actual:   {c.actual}")
+            if c.help and c.status != "skipped":
+                lines.append(style(f"      hint: {c.help}", fg="cyan"))
+        if chapter.run.restarts:
+            lines.append(style(f"  (the worker was restarted {chapter.run.restarts} time(s) after a crash or timeout)",
+                               fg="bright_black"))
+        lines.append("")
+    total = f"Total: {_fmt(card.score)}/{card.max_score}"
+    lines.append(style(total, bold=True))
+    tier = f"sandbox: {card.sandbox}" + (f" ({card.sandbox_note})" if card.sandbox_note else "")
+    lines.append(style(f"{tier} · seed {card.seed} · {card.duration:.2f} s", fg="bright_black"))
+    return "\n".join(lines)
