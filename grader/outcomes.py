@@ -23,7 +23,7 @@ class TestOutcome:
     actual: str | None = None
     location: dict | None = None   # {"file", "line", "function", "code"} in the student's file
     duration: float = 0.0
-    data: dict[str, Any] = field(default_factory=dict)
+    data: dict[str, list[Any]] = field(default_factory=dict)  # recorded by the test, per key
 
 
 @dataclass(frozen=True)

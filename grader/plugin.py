@@ -48,6 +48,14 @@ def _classify(error: BaseException) -> dict[str, Any]:
             "message": f"the grader could not check this ({type(error).__name__}: {str(error)[:300]})"}
 
 
+def _recorded_data(item: pytest.Item) -> dict[str, list]:
+    """What the test passed to `record(key, value)`: each key's values in order."""
+    data: dict[str, list] = {}
+    for key, value in item.user_properties:
+        data.setdefault(key, []).append(value)
+    return data
+
+
 @dataclass
 class JudgePlugin:
     course: Course
@@ -132,7 +140,8 @@ class JudgePlugin:
 
     @pytest.fixture
     def record(self, request: pytest.FixtureRequest) -> Callable[[str, Any], None]:
-        """Attach data to this test's outcome (the scorecard draws pictures from it)."""
+        """Attach data to this test's outcome (the scorecard draws pictures from it); values
+        recorded under one key, by one test or several of a criterion, are kept as a list."""
         return lambda key, value: request.node.user_properties.append((key, value))
 
     # running
@@ -169,5 +178,5 @@ class JudgePlugin:
             self._failed.add(criterion)
         self.outcomes.append(TestOutcome(
             nodeid=item.nodeid, chapter=context.chapter.number, criterion=criterion,
-            duration=round(report.duration, 4), data=dict(item.user_properties), **fields,
+            duration=round(report.duration, 4), data=_recorded_data(item), **fields,
         ))

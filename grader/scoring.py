@@ -92,9 +92,10 @@ def score_criterion(criterion: Criterion, outcomes: list[TestOutcome], absent: s
     bad = [o for o in outcomes if o.status != "passed"]
     first_bad = next((o for o in bad if o.status != "skipped"), bad[0] if bad else None)
     visible = criterion.visibility == "visible" and first_bad is not None
-    data: dict = {}
+    data: dict[str, list] = {}
     for outcome in outcomes:
-        data.update(outcome.data)
+        for key, values in outcome.data.items():
+            data.setdefault(key, []).extend(values)
     return CriterionResult(
         id=criterion.id, title=criterion.title, max_score=criterion.points, status=status,
         visibility=criterion.visibility, help=criterion.help,
