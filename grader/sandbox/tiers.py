@@ -17,6 +17,9 @@ from ..errors import SandboxError
 
 TIERS = ("auto", "bwrap", "process")
 WORKER_SCRIPT = Path(__file__).with_name("worker.py")
+# The real interpreter behind any virtual environment: with -I -S the worker needs only the
+# standard library, and inside bubblewrap the venv's folder is not visible.
+PYTHON = str(Path(sys.executable).resolve())
 
 
 @functools.lru_cache(maxsize=1)
@@ -27,7 +30,7 @@ def bwrap_problem() -> str | None:
         return "bubblewrap (bwrap) is not installed"
     try:
         probe = subprocess.run(
-            [exe, *_bwrap_binds(), "--unshare-all", "--die-with-parent", sys.executable, "-I", "-S", "-c", "pass"],
+            [exe, *_bwrap_binds(), "--unshare-all", "--die-with-parent", PYTHON, "-I", "-S", "-c", "pass"],
             capture_output=True, timeout=10, stdin=subprocess.DEVNULL,
         )
     except (OSError, subprocess.TimeoutExpired) as error:
@@ -54,7 +57,7 @@ def resolve_tier(requested: str) -> tuple[str, str]:
 
 def _python_roots() -> list[str]:
     """Folders the worker's interpreter needs to see: its prefix and its executable's home."""
-    roots = {sys.base_prefix, str(Path(sys.executable).resolve().parent.parent)}
+    roots = {sys.base_prefix, str(Path(PYTHON).parent.parent)}
     return sorted(r for r in roots if r and not r.startswith("/usr"))
 
 
@@ -70,7 +73,7 @@ def _bwrap_binds() -> list[str]:
 
 def worker_command(tier: str, workdir: Path, config: str) -> list[str]:
     """The argv that starts one worker for `workdir` under `tier`."""
-    python = [sys.executable, "-I", "-S"]
+    python = [PYTHON, "-I", "-S"]
     if tier == "process":
         return [*python, str(WORKER_SCRIPT), config]
     return [
