@@ -10,7 +10,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import ModuleType
+from types import SimpleNamespace
 from typing import Any, Callable
 
 import pytest
@@ -120,11 +120,18 @@ class JudgePlugin:
         return StudentModule(worker)
 
     @pytest.fixture(scope="module")
-    def reference(self, request: pytest.FixtureRequest) -> ModuleType:
+    def reference(self, request: pytest.FixtureRequest) -> SimpleNamespace:
+        """The reference chapter, imported here in the judge, with the public names of the
+        earlier chapters it builds on (so chapter 7's tests can use the reference BackpropLayer)."""
         folder = str(self.course.reference)
         if folder not in sys.path:
             sys.path.insert(0, folder)
-        return importlib.import_module(self.contexts[Path(request.path).resolve()].chapter.module)
+        number = self.contexts[Path(request.path).resolve()].chapter.number
+        names: dict[str, Any] = {}
+        for n in (*self.course.closure(number), number):
+            module = importlib.import_module(self.course.chapter(n).module)
+            names.update((k, v) for k, v in vars(module).items() if not k.startswith("_"))
+        return SimpleNamespace(**names)
 
     @pytest.fixture(scope="module")
     def student_source(self, request: pytest.FixtureRequest) -> str:
@@ -133,6 +140,10 @@ class JudgePlugin:
     @pytest.fixture(scope="module")
     def limits(self, request: pytest.FixtureRequest):
         return self.contexts[Path(request.path).resolve()].chapter.limits
+
+    @pytest.fixture(scope="session")
+    def course_seed(self) -> int:
+        return self.seed
 
     @pytest.fixture
     def rng(self, request: pytest.FixtureRequest) -> random.Random:
@@ -148,29 +159,33 @@ class JudgePlugin:
 
     def pytest_runtest_setup(self, item: pytest.Item) -> None:
         chapter = self._context(item).chapter
+        gates = []
         gate = chapter.criterion(self._criterion(item)).depends_on
         while gate is not None:
-            if gate in self._failed:
-                pytest.skip(f"skipped because \u201c{chapter.criterion(gate).title}\u201d did not pass")
+            gates.append(gate)
             gate = chapter.criterion(gate).depends_on
+        failed = [g for g in gates if g in self._failed]
+        if failed:  # name the root cause, not the gate that was merely skipped because of it
+            pytest.skip(f"skipped because \u201c{chapter.criterion(failed[-1]).title}\u201d did not pass")
 
-    @pytest.hookimpl(hookwrapper=True)
-    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo):
-        result = yield
-        report = result.get_result()
-        if item.nodeid in self._recorded or call.when == "teardown":
-            return
-        if call.when == "setup" and report.passed:
-            return
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo) -> pytest.TestReport:
+        """Record the outcome and return a plain report: pytest's own would format a traceback
+        for every failure, which costs more time than running the test."""
+        fields = self._fields(item, call)
+        outcome = {"passed": "passed", "skipped": "skipped"}.get(fields["status"], "failed")
+        report = pytest.TestReport(
+            item.nodeid, item.location, keywords={}, outcome=outcome, when=call.when,
+            longrepr=None if outcome == "passed" else
+            ((str(item.path), item.location[1], fields["message"]) if outcome == "skipped" else fields["message"]),
+            duration=call.duration, start=call.start, stop=call.stop,
+        )
+        if call.when == "teardown" or (call.when == "setup" and outcome == "passed"):
+            return report
+        if item.nodeid in self._recorded:
+            return report
         self._recorded.add(item.nodeid)
         context = self._context(item)
-        if report.skipped:
-            reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
-            fields: dict[str, Any] = {"status": "skipped", "message": reason.removeprefix("Skipped: ")}
-        elif report.passed:
-            fields = {"status": "passed"}
-        else:
-            fields = _classify(call.excinfo.value)
         if not fields.get("call") and fields["status"] != "passed" and context.session is not None:
             fields["call"] = context.session.last_call
         criterion = self._criterion(item)
@@ -178,5 +193,15 @@ class JudgePlugin:
             self._failed.add(criterion)
         self.outcomes.append(TestOutcome(
             nodeid=item.nodeid, chapter=context.chapter.number, criterion=criterion,
-            duration=round(report.duration, 4), data=_recorded_data(item), **fields,
+            duration=round(call.duration, 4), data=_recorded_data(item), **fields,
         ))
+        return report
+
+    @staticmethod
+    def _fields(item: pytest.Item, call: pytest.CallInfo) -> dict[str, Any]:
+        if call.excinfo is None:
+            return {"status": "passed", "message": ""}
+        error = call.excinfo.value
+        if isinstance(error, pytest.skip.Exception):
+            return {"status": "skipped", "message": error.msg}
+        return _classify(error)

@@ -1,5 +1,268 @@
-"""Hidden tests of chapter 5."""
+"""Hidden tests of chapter 5: BackpropLayer.forward and backward, and BackpropNetwork.backward.
 
+The gradient checks are the heart of this chapter. For a stack of two of the student's layers,
+the judge computes the loss L = cross_entropy_loss(softmax(output), target) itself, with the
+reference's forward pass, and differentiates it numerically (central differences). Each of the
+student's layers is then run backward from the *reference's* upstream gradient, so a mistake
+in one kind of gradient (say, the input gradient) cannot spill into the checks of another.
+"""
+
+import math
+import random
+
+import pytest
+
+from grader.checks import check, expect
 from grader.hidden.gates import gate_tests
 
 test_imports, test_standard_library_only = gate_tests(5)
+
+EPS = 1e-6
+TOLERANCE = 1e-4
+# (first activation, second activation, layer sizes, seed): every activation in both positions.
+CASES = {
+    "relu→sigmoid": ("relu", "sigmoid", [3, 4, 2], 11),
+    "sigmoid→linear": ("sigmoid", "linear", [4, 3, 3], 12),
+    "linear→relu": ("linear", "relu", [2, 5, 3], 13),
+}
+
+
+def random_matrix(rng, rows, cols):
+    return [[rng.uniform(-1, 1) for _ in range(cols)] for _ in range(rows)]
+
+
+def random_vector(rng, n, low=-1.0, high=1.0):
+    return [rng.uniform(low, high) for _ in range(n)]
+
+
+def one_hot(n, i):
+    return [1.0 if j == i else 0.0 for j in range(n)]
+
+
+def reference_layer(reference, weights, biases, activation):
+    layer = reference.BackpropLayer(len(weights[0]), len(weights), activation)
+    layer.weights = [row[:] for row in weights]
+    layer.biases = biases[:]
+    return layer
+
+
+def student_layer(student, weights, biases, activation):
+    layer = student.BackpropLayer(len(weights[0]), len(weights), activation)
+    layer.weights = weights
+    layer.biases = biases
+    return layer
+
+
+def relative_error(analytic, numeric):
+    if not (isinstance(analytic, (int, float)) and math.isfinite(analytic)):
+        return math.inf
+    return abs(analytic - numeric) / max(abs(analytic) + abs(numeric), 1e-7)
+
+
+class Stack:
+    """Two layers' parameters and one example, with the judge's own loss and numeric gradients."""
+
+    def __init__(self, reference, rng, first, second, sizes):
+        self.reference = reference
+        self.activations = (first, second)
+        while True:  # keep relu's kink and tiny z away from the numeric differences
+            self.params = [
+                (random_matrix(rng, sizes[1], sizes[0]), random_vector(rng, sizes[1], -0.5, 0.5)),
+                (random_matrix(rng, sizes[2], sizes[1]), random_vector(rng, sizes[2], -0.5, 0.5)),
+            ]
+            self.x = random_vector(rng, sizes[0], -2, 2)
+            self.target = one_hot(sizes[2], rng.randrange(sizes[2]))
+            layers = self.layers()
+            hidden = layers[0].forward(self.x)
+            layers[1].forward(hidden)
+            if all(abs(z) > 1e-3 for layer in layers for z in layer.z_values):
+                break
+        self.hidden = hidden
+
+    def layers(self):
+        return [reference_layer(self.reference, w, b, a) for (w, b), a in zip(self.params, self.activations)]
+
+    def loss(self, x=None, hidden=None):
+        layers = self.layers()
+        h = hidden if hidden is not None else layers[0].forward(x if x is not None else self.x)
+        out = layers[1].forward(h)
+        return self.reference.cross_entropy_loss(self.reference.softmax(out), self.target)
+
+    def numeric(self, layer, kind):
+        """Central differences of the loss for one layer's weights, biases or inputs."""
+        def slope(vector, i, evaluate):
+            saved = vector[i]
+            vector[i] = saved + EPS
+            up = evaluate()
+            vector[i] = saved - EPS
+            down = evaluate()
+            vector[i] = saved
+            return (up - down) / (2 * EPS)
+
+        weights, biases = self.params[layer]
+        if kind == "weights":
+            return [[slope(row, j, self.loss) for j in range(len(row))] for row in weights]
+        if kind == "biases":
+            return [slope(biases, i, self.loss) for i in range(len(biases))]
+        if layer == 0:
+            x = self.x[:]
+            return [slope(x, j, lambda: self.loss(x=x)) for j in range(len(x))]
+        h = self.hidden[:]
+        return [slope(h, j, lambda: self.loss(hidden=h)) for j in range(len(h))]
+
+    def upstream(self):
+        """dL/da for each layer, from the reference's own backward pass."""
+        layers = self.layers()
+        out = layers[1].forward(layers[0].forward(self.x))
+        probs = self.reference.softmax(out)
+        top = [p - t for p, t in zip(probs, self.target)]
+        return [layers[1].backward(top), top]
+
+
+_analytic_cache: dict = {}
+
+
+def student_gradients(student, reference, rng, name):
+    """The student's gradients for one case: {(layer, kind): values}, computed once per case."""
+    key = (id(student), name)
+    if key not in _analytic_cache:
+        try:
+            _analytic_cache[key] = _run_case(student, reference, rng, name)
+        except BaseException as error:  # a failure counts against every criterion of this case
+            _analytic_cache[key] = error
+    result = _analytic_cache[key]
+    if isinstance(result, BaseException):
+        raise result
+    return result
+
+
+def _run_case(student, reference, rng, name):
+    first, second, sizes, _seed = CASES[name]
+    stack = Stack(reference, rng, first, second, sizes)
+    upstream = stack.upstream()
+    gradients = {}
+    for index, ((weights, biases), activation) in enumerate(zip(stack.params, stack.activations)):
+        layer = student_layer(student, weights, biases, activation)
+        layer.forward(stack.x if index == 0 else stack.hidden)
+        gradients[(index, "inputs")] = layer.backward(upstream[index])
+        gradients[(index, "weights")] = layer.weight_gradients
+        gradients[(index, "biases")] = layer.bias_gradients
+    return stack, gradients
+
+
+def flatten(values, kind):
+    if kind == "weights":
+        return [(f"weights[{i}][{j}]", v) for i, row in enumerate(values) for j, v in enumerate(row)]
+    return [(f"{kind}[{i}]", v) for i, v in enumerate(values)]
+
+
+def gradient_check(student, reference, course_seed, record, name, kind):
+    # One random stack per case, shared by the three criteria that check it.
+    case_rng = random.Random(f"{course_seed}:case:{name}:{CASES[name][3]}")
+    stack, gradients = student_gradients(student, reference, case_rng, name)
+    failures = []
+    for layer in (0, 1):
+        numeric = stack.numeric(layer, kind)
+        analytic = gradients[(layer, kind)]
+        activation = stack.activations[layer]
+        label = f"{kind} of layer {layer + 1} ({activation}, case {name})"
+        expect(_shape(analytic), _shape(numeric), exact=True,
+               call=f"BackpropLayer.backward, {label}: the shape of the gradient")
+        pairs = list(zip(flatten(analytic, kind), flatten(numeric, kind)))
+        worst_where, worst_a, worst_n = max(
+            ((where, a, n) for (where, a), (_, n) in pairs), key=lambda p: relative_error(p[1], p[2]))
+        worst = relative_error(worst_a, worst_n)
+        record("gradcheck", {"case": name, "layer": layer, "kind": kind, "worst_error": worst,
+                             "tolerance": TOLERANCE, "where": worst_where, "analytic": worst_a,
+                             "numeric": worst_n, "passed": worst <= TOLERANCE})
+        if worst > TOLERANCE:
+            yours = f"{worst_a:.6g}" if type(worst_a) in (int, float) else repr(worst_a)[:40]
+            failures.append(f"{label}: relative error {worst:.2g} at {worst_where} "
+                            f"(yours {yours}, numerical {worst_n:.6g}); tolerance {TOLERANCE:g}")
+    check(not failures, "; ".join(failures))
+
+
+def _shape(values):
+    if type(values) is not list:
+        return type(values).__name__
+    return [len(row) if type(row) is list else "number" for row in values] if values and type(values[0]) is list \
+        else len(values)
+
+
+@pytest.mark.criterion("ch5-forward")
+@pytest.mark.parametrize("activation", ["relu", "sigmoid", "linear"])
+def test_layer_forward(activation, student, reference, rng):
+    weights, biases = random_matrix(rng, 4, 3), random_vector(rng, 4)
+    x = random_vector(rng, 3, -2, 2)
+    layer = student_layer(student, weights, biases, activation)
+    expected = reference_layer(reference, weights, biases, activation)
+    outputs = layer.forward(x)
+    expect(outputs, expected.forward(x), rel=1e-9, abs_tol=1e-12)
+    expect(layer.z_values, expected.z_values, rel=1e-9, abs_tol=1e-12, call="BackpropLayer.z_values after forward")
+    expect(layer.inputs, x, call="BackpropLayer.inputs after forward")
+
+
+@pytest.mark.criterion("ch5-shapes")
+@pytest.mark.parametrize("sizes", [(3, 4), (5, 2)])
+def test_gradient_shapes(sizes, student, rng):
+    n_in, n_out = sizes
+    layer = student_layer(student, random_matrix(rng, n_out, n_in), random_vector(rng, n_out), "sigmoid")
+    layer.forward(random_vector(rng, n_in))
+    dx = layer.backward(random_vector(rng, n_out))
+    check(type(dx) is list and len(dx) == n_in,
+          f"backward on a {n_in}→{n_out} layer must return {n_in} input gradients, got {_describe(dx)}")
+    dw = layer.weight_gradients
+    check(type(dw) is list and len(dw) == n_out and all(type(r) is list and len(r) == n_in for r in dw),
+          f"weight_gradients of a {n_in}→{n_out} layer must be {n_out} rows of {n_in} values, got {_describe(dw)}")
+    db = layer.bias_gradients
+    check(type(db) is list and len(db) == n_out,
+          f"bias_gradients of a {n_in}→{n_out} layer must have {n_out} values, got {_describe(db)}")
+
+
+def _describe(value):
+    if type(value) is list:
+        inner = f" of {len(value[0])}" if value and type(value[0]) is list else ""
+        return f"a list of {len(value)}{inner}"
+    return repr(value) if value is None else f"a {type(value).__name__}"
+
+
+@pytest.mark.criterion("ch5-grad-weights")
+@pytest.mark.parametrize("case", list(CASES))
+def test_weight_gradients(case, student, reference, course_seed, record):
+    gradient_check(student, reference, course_seed, record, case, "weights")
+
+
+@pytest.mark.criterion("ch5-grad-biases")
+@pytest.mark.parametrize("case", list(CASES))
+def test_bias_gradients(case, student, reference, course_seed, record):
+    gradient_check(student, reference, course_seed, record, case, "biases")
+
+
+@pytest.mark.criterion("ch5-grad-inputs")
+@pytest.mark.parametrize("case", list(CASES))
+def test_input_gradients(case, student, reference, course_seed, record):
+    gradient_check(student, reference, course_seed, record, case, "inputs")
+
+
+@pytest.mark.criterion("ch5-network-backward")
+@pytest.mark.parametrize("sizes, hidden, output", [([4, 5, 3], "relu", "sigmoid"),
+                                                   ([3, 4, 4, 2], "sigmoid", "linear")])
+def test_network_backward(sizes, hidden, output, student, reference, rng):
+    network = student.BackpropNetwork(sizes, hidden_activation=hidden, output_activation=output, seed=5)
+    expected = reference.BackpropNetwork(sizes, hidden_activation=hidden, output_activation=output, seed=5)
+    for layer, ref_layer in zip(network.layers, expected.layers):
+        ref_layer.biases = random_vector(rng, len(ref_layer.biases), -0.5, 0.5)
+        layer.weights = ref_layer.weights
+        layer.biases = ref_layer.biases
+    x = random_vector(rng, sizes[0], -2, 2)
+    target = one_hot(sizes[-1], rng.randrange(sizes[-1]))
+    network.forward(x)
+    expected.forward(x)
+    network.backward(target)
+    expected.backward(target)
+    check(len(network.layers) == len(expected.layers), "the network has the wrong number of layers")
+    for number, (layer, ref_layer) in enumerate(zip(network.layers, expected.layers), start=1):
+        expect(layer.weight_gradients, ref_layer.weight_gradients, rel=1e-7, abs_tol=1e-10,
+               call=f"BackpropNetwork.backward: weight_gradients of layer {number}")
+        expect(layer.bias_gradients, ref_layer.bias_gradients, rel=1e-7, abs_tol=1e-10,
+               call=f"BackpropNetwork.backward: bias_gradients of layer {number}")

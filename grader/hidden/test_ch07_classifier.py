@@ -1,5 +1,140 @@
-"""Hidden tests of chapter 7."""
+"""Hidden tests of chapter 7: the letter classifier.
 
+The final check trains the student's classifier once, with the defaults, for 500 epochs, pulls
+the trained weights out as data, and measures the accuracy here in the judge with the
+reference's forward pass: the student's own `evaluate` is checked against that measurement,
+never trusted for it.
+"""
+
+import pytest
+
+from grader.checks import check, expect
 from grader.hidden.gates import gate_tests
 
 test_imports, test_standard_library_only = gate_tests(7)
+
+LETTERS = "abcdefghijklmnopqrstuvwxyz"
+PASS_MARK = 0.95
+
+
+def one_hot(i, n=26):
+    return [1.0 if j == i else 0.0 for j in range(n)]
+
+
+def pull_network(network):
+    """The student's network as data: [(weights, biases, activation), ...]."""
+    return [(layer.weights, layer.biases, layer.activation) for layer in network.layers]
+
+
+def judge_probabilities(reference, parameters, x):
+    """softmax(forward(x)) computed in the judge with the reference's layer semantics."""
+    for weights, biases, activation in parameters:
+        layer = reference.BackpropLayer(len(weights[0]), len(weights), activation)
+        layer.weights, layer.biases = weights, biases
+        x = layer.forward(x)
+    return reference.softmax(x)
+
+
+def judge_evaluation(reference, parameters):
+    """(accuracy, per-letter results) as the judge measures them."""
+    results = []
+    for i, letter in enumerate(LETTERS):
+        probs = judge_probabilities(reference, parameters, one_hot(i))
+        best = probs.index(max(probs))
+        results.append({"letter": letter, "predicted": LETTERS[best], "correct": best == i,
+                        "confidence": probs[best]})
+    return sum(r["correct"] for r in results) / 26, results
+
+
+@pytest.fixture(scope="module")
+def trained(student, worker, reference, limits):
+    """Train the student's classifier once per run with the defaults; share it with the tests."""
+    classifier = student.LetterClassifier()
+    with worker.time_limit(limits.training_timeout):
+        losses = classifier.train(epochs=500, verbose=False)
+    parameters = pull_network(classifier.network)
+    accuracy, results = judge_evaluation(reference, parameters)
+    return classifier, losses, parameters, accuracy, results
+
+
+@pytest.mark.criterion("ch7-architecture")
+def test_default_architecture(student):
+    classifier = student.LetterClassifier()
+    expect(classifier.hidden_size, 64, exact=True, call="LetterClassifier().hidden_size")
+    expect(classifier.learning_rate, 0.05, call="LetterClassifier().learning_rate")
+    expect(classifier.LETTERS, LETTERS, call="LetterClassifier.LETTERS")
+    layers = pull_network(classifier.network)
+    shapes = [[len(w), len(w[0]) if w else 0, len(b), a] for w, b, a in layers]
+    expect(shapes, [[64, 26, 64, "relu"], [26, 64, 26, "sigmoid"]], exact=True,
+           call="LetterClassifier().network layers as [rows, columns, biases, activation]")
+    parameters = sum(rows * cols + biases for rows, cols, biases, _ in shapes)
+    expect(parameters, 3418, exact=True, call="the number of parameters of LetterClassifier()")
+    expect(classifier.trainer.learning_rate, 0.05, call="LetterClassifier().trainer.learning_rate")
+
+
+@pytest.mark.criterion("ch7-architecture")
+def test_custom_architecture_is_seeded(student, reference):
+    classifier = student.LetterClassifier(hidden_size=8, learning_rate=0.2, seed=3)
+    expected = reference.BackpropNetwork([26, 8, 26], hidden_activation="relu", output_activation="sigmoid", seed=3)
+    layers = pull_network(classifier.network)
+    expect([w for w, _, _ in layers], [layer.weights for layer in expected.layers],
+           call="LetterClassifier(hidden_size=8, learning_rate=0.2, seed=3).network weights")
+    expect(classifier.trainer.learning_rate, 0.2, call="LetterClassifier(learning_rate=0.2).trainer.learning_rate")
+
+
+@pytest.mark.criterion("ch7-dataset")
+def test_dataset(student):
+    dataset = student.LetterClassifier(hidden_size=4)._make_dataset()
+    check(type(dataset) is list and len(dataset) == 26,
+          f"_make_dataset must return a list of 26 pairs, got {len(dataset) if type(dataset) is list else type(dataset).__name__}")
+    for i, pair in enumerate(dataset):
+        check(type(pair) in (tuple, list) and len(pair) == 2, f"item {i} of the dataset is not an (input, target) pair")
+        expect(list(pair), [one_hot(i), one_hot(i)], call=f"_make_dataset()[{i}] (letter {LETTERS[i]!r})")
+
+
+@pytest.mark.criterion("ch7-predict")
+def test_predict_follows_the_network(student, reference, rng):
+    classifier = student.LetterClassifier(hidden_size=10, seed=7)
+    parameters = pull_network(classifier.network)
+    inputs = [one_hot(i) for i in (0, 5, 13, 25)] + [[rng.uniform(0, 1) for _ in range(26)] for _ in range(4)]
+    for x in inputs:
+        probs = judge_probabilities(reference, parameters, x)
+        expect(classifier.predict(x), LETTERS[probs.index(max(probs))])
+
+
+@pytest.mark.criterion("ch7-evaluate")
+def test_evaluate_structure(student, reference):
+    classifier = student.LetterClassifier(hidden_size=10, seed=9)
+    parameters = pull_network(classifier.network)
+    result = classifier.evaluate()
+    check(type(result) is tuple and len(result) == 2, "evaluate must return a tuple (accuracy, results)")
+    accuracy, results = result
+    expected_accuracy, expected_results = judge_evaluation(reference, parameters)
+    expect(accuracy, expected_accuracy, call="LetterClassifier(hidden_size=10, seed=9).evaluate()[0]")
+    expect(results, expected_results, rel=1e-9, call="LetterClassifier(hidden_size=10, seed=9).evaluate()[1]")
+
+
+@pytest.mark.criterion("ch7-accuracy")
+def test_trained_accuracy(trained, record):
+    _classifier, losses, _parameters, accuracy, results = trained
+    if type(losses) is list and all(type(v) in (int, float) for v in losses):
+        record("loss_curve", losses)
+    record("letters", results)
+    record("accuracy", accuracy)
+    right = sum(r["correct"] for r in results)
+    wrong = ", ".join(f"{r['letter']}→{r['predicted']}" for r in results if not r["correct"])
+    check(accuracy >= PASS_MARK,
+          f"after 500 epochs the grader measured {right}/26 letters right ({accuracy:.0%}); "
+          f"at least {PASS_MARK:.0%} is needed. Misclassified: {wrong}")
+    check(type(losses) is list and len(losses) == 500,
+          "train(epochs=500) must return the list of 500 per-epoch losses")
+
+
+@pytest.mark.criterion("ch7-agreement")
+def test_evaluate_agrees_with_the_judge(trained):
+    classifier, _losses, _parameters, accuracy, results = trained
+    theirs = classifier.evaluate()
+    check(type(theirs) is tuple and len(theirs) == 2, "evaluate must return a tuple (accuracy, results)")
+    expect(theirs[0], accuracy, call="evaluate()[0] after training")
+    expect([r.get("predicted") if type(r) is dict else r for r in theirs[1]], [r["predicted"] for r in results],
+           call="the predicted letters of evaluate() after training")
