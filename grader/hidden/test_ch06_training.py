@@ -1,5 +1,246 @@
-"""Hidden tests of chapter 6."""
+"""Hidden tests of chapter 6: the student's Trainer trains a network (the reference BackpropNetwork,
+running in the worker) with injected weights; the reference Trainer, in the judge, trains a twin
+network with the very same numbers, and losses and parameters must agree.
 
+Each criterion is kept to its own part where it can be: the step's loss is checked against the
+network as it stands (whatever the update did), the epoch's mean with learning_rate=0, and train
+against the student's own train_epoch when it differs from the reference."""
+
+import contextlib
+import random
+
+import pytest
+
+from grader.checks import check, difference, expect
+from grader.remote import StudentFault
 from grader.hidden.gates import gate_tests
 
 test_imports, test_standard_library_only = gate_tests(6)
+
+LEARNING_RATE = 0.3  # not the default 0.01, so a hard-coded rate shows
+
+
+@contextlib.contextmanager
+def judge_random_untouched():
+    """The reference constructors seed the global random generator; keep the judge's as it was."""
+    state = random.getstate()
+    try:
+        yield
+    finally:
+        random.setstate(state)
+
+
+def vector(rng, n, low=-1.0, high=1.0):
+    return [round(rng.uniform(low, high), 4) for _ in range(n)]
+
+
+def one_hot(i, n):
+    return [1 if j == i else 0 for j in range(n)]
+
+
+def parameters(rng, sizes):
+    """(weights, biases) per layer; every bias non-zero so a missed bias update shows."""
+    return [([vector(rng, n_in) for _ in range(n_out)],
+             [round(rng.choice((-1, 1)) * rng.uniform(0.05, 0.5), 4) for _ in range(n_out)])
+            for n_in, n_out in zip(sizes, sizes[1:])]
+
+
+def dataset(rng, size, n_in, n_out):
+    return [(vector(rng, n_in, -2, 2), one_hot(i % n_out, n_out)) for i in range(size)]
+
+
+def twins(student, reference, sizes, chosen, learning_rate=LEARNING_RATE):
+    """The student's Trainer on a network in the worker and the reference Trainer on an identical
+    network in the judge; returns (student trainer, its layers, reference trainer)."""
+    network = student.BackpropNetwork(sizes, seed=11)
+    layers = network.layers
+    for layer, (weights, biases) in zip(layers, chosen):
+        layer.weights = weights
+        layer.biases = biases
+    trainer = student.Trainer(network, learning_rate=learning_rate)
+    with judge_random_untouched():
+        twin = reference.BackpropNetwork(sizes, seed=11)
+    for layer, (weights, biases) in zip(twin.layers, chosen):
+        layer.weights = [list(row) for row in weights]
+        layer.biases = list(biases)
+    return trainer, layers, reference.Trainer(twin, learning_rate=learning_rate)
+
+
+def describe_update(name, actual, before, expected):
+    """Why the parameters after a step differ from before - learning_rate * gradient, in words."""
+    if expected == before:  # every gradient was zero (dead relu units): nothing to tell apart
+        return None
+    if actual == before:
+        return f"{name} did not change: subtract learning_rate * gradient from every value, in every layer"
+    uphill = [2 * b - e for b, e in zip(before, expected)]  # before + learning_rate * gradient
+    if all(abs(a - u) <= 1e-9 * max(1.0, abs(u)) for a, u in zip(actual, uphill)):
+        return (f"{name} moved uphill: they became before + learning_rate * gradient; "
+                f"gradient descent subtracts (w -= learning_rate * gradient)")
+    return None
+
+
+def flat(values):
+    return [v for row in values for v in row] if values and type(values[0]) is list else list(values)
+
+
+# --- train_step ---------------------------------------------------------------------------------
+
+SIZES = [3, 5, 4, 2]
+
+
+@pytest.mark.criterion("ch6-step-update")
+def test_train_step_updates_every_weight_and_bias(student, reference, rng):
+    chosen = parameters(rng, SIZES)
+    inputs, target = vector(rng, 3, -2, 2), [0, 1]
+    trainer, layers, twin = twins(student, reference, SIZES, chosen)
+    trainer.train_step(inputs, target)
+    twin.train_step(list(inputs), list(target))
+    step = f"one train_step({inputs}, {target}) with learning_rate={LEARNING_RATE}"
+    for i, (layer, expected, (weights, biases)) in enumerate(zip(layers, twin.network.layers, chosen)):
+        for name, actual, before, after in (("weights", layer.weights, weights, expected.weights),
+                                            ("biases", layer.biases, biases, expected.biases)):
+            label = f"network.layers[{i}].{name}"
+            if type(actual) is list and len(flat(actual)) == len(flat(after)):
+                reason = describe_update(label, flat(actual), flat(before), flat(after))
+                check(reason is None, f"after {step}, {reason}")
+            expect(actual, after, rel=1e-9, abs_tol=1e-12,
+                   call=f"{label} after {step} (each value minus learning_rate * its gradient)")
+
+
+@pytest.mark.criterion("ch6-step-loss")
+def test_train_step_returns_and_records_the_loss(student, reference, rng):
+    sizes = [3, 4, 2]
+    chosen = parameters(rng, sizes)
+    examples = [(vector(rng, 3, -2, 2), target) for target in ([1, 0], [0, 1], [1, 0])]
+    trainer, layers, _ = twins(student, reference, sizes, chosen)
+    losses = []
+    for n, (inputs, target) in enumerate(examples, start=1):
+        # The loss of the network as it stands before this step, whatever earlier updates did to it.
+        current = chosen if n == 1 else [(layer.weights, layer.biases) for layer in layers]
+        expected = loss_of(reference, sizes, current, inputs, target)
+        loss = trainer.train_step(inputs, target)
+        losses.append(loss)
+        expect(loss, expected, rel=1e-9,
+               call=f"train_step({inputs}, {target}), step {n} (returns the loss of its forward pass, "
+                    f"computed before the update)")
+        history = trainer.loss_history
+        check(type(history) is list and len(history) == n,
+              f"after {n} train_step call{'s' if n > 1 else ''}, loss_history should hold {n} "
+              f"loss{'es' if n > 1 else ''} (one appended per step), it holds "
+              f"{len(history) if type(history) is list else repr(history)}")
+        expect(history, losses, rel=0, abs_tol=0,
+               call=f"trainer.loss_history after {n} step{'s' if n > 1 else ''} "
+                    f"(the losses train_step returned)")
+
+
+def loss_of(reference, sizes, current, inputs, target):
+    """cross_entropy_loss(softmax(output), target) of a reference network holding `current`."""
+    for i, (weights, biases) in enumerate(current):
+        check(type(weights) is list and len(weights) == sizes[i + 1]
+              and all(type(row) is list and len(row) == sizes[i] for row in weights)
+              and type(biases) is list and len(biases) == sizes[i + 1],
+              f"after a train_step, network.layers[{i}] no longer holds a {sizes[i + 1]} x {sizes[i]} weight "
+              f"matrix and {sizes[i + 1]} biases; update the values, keep the shapes")
+    with judge_random_untouched():
+        network = reference.BackpropNetwork(sizes, seed=11)
+    for layer, (weights, biases) in zip(network.layers, current):
+        layer.weights, layer.biases = [list(row) for row in weights], list(biases)
+    return reference.cross_entropy_loss(reference.softmax(network.forward(list(inputs))), target)
+
+
+# --- train_epoch --------------------------------------------------------------------------------
+
+@pytest.mark.criterion("ch6-epoch")
+def test_train_epoch_returns_the_mean_loss(student, reference, rng):
+    # learning_rate=0 keeps the weights fixed, so the epoch's losses do not depend on how
+    # train_step updates them (that is ch6-step-update's business): only the averaging counts.
+    sizes = [2, 4, 3]
+    chosen = parameters(rng, sizes)
+    data = dataset(rng, 5, 2, 3)
+    trainer, _, twin = twins(student, reference, sizes, chosen, learning_rate=0.0)
+    mean = trainer.train_epoch(data)
+    expected = twin.train_epoch([(list(x), list(t)) for x, t in data])
+    steps = twin.loss_history
+    about = f"train_epoch on {len(data)} examples (with learning_rate=0.0, so the weights stay fixed)"
+    if type(mean) is float and abs(mean - sum(steps)) < 1e-9 * sum(steps):
+        raise AssertionError(f"{about} returned {mean!r}, the SUM of the {len(steps)} step losses; "
+                             f"divide by the number of examples to get the mean, {expected!r}")
+    if type(mean) is float and abs(mean - steps[-1]) < 1e-9 * steps[-1]:
+        raise AssertionError(f"{about} returned {mean!r}, the loss of the last step only; return "
+                             f"the mean over all {len(steps)} examples, {expected!r}")
+    # A train_step that ignores learning_rate still moves the weights; then the mean of the losses
+    # it recorded is the right answer for this train_epoch.
+    recorded = trainer.loss_history
+    if (type(recorded) is list and len(recorded) == len(data) and type(mean) is float
+            and all(type(v) is float for v in recorded)
+            and abs(mean - sum(recorded) / len(data)) < 1e-9 * mean):
+        return
+    expect(mean, expected, rel=1e-9, call=f"{about} (the mean of the losses of its train_step calls)")
+
+
+# --- train --------------------------------------------------------------------------------------
+
+TRAIN_SIZES, EPOCHS = [2, 4, 2], 20
+
+
+def training_data(rng):
+    """Four points, two classes: is the first coordinate the larger one?"""
+    points = [[1.0, 0.0], [0.0, 1.0], [0.9, 0.2], [0.1, 0.8]]
+    return [([round(v + rng.uniform(-0.05, 0.05), 4) for v in p], one_hot(0 if p[0] > p[1] else 1, 2))
+            for p in points]
+
+
+@pytest.mark.criterion("ch6-train")
+def test_train_returns_one_loss_per_epoch(student, reference, rng, record):
+    chosen = parameters(rng, TRAIN_SIZES)
+    data = training_data(rng)
+    trainer, layers, twin = twins(student, reference, TRAIN_SIZES, chosen, learning_rate=0.1)
+    losses = trainer.train(data, EPOCHS)
+    if type(losses) is list:
+        record("loss_curve", losses)
+    expected = twin.train([(list(x), list(t)) for x, t in data], EPOCHS, verbose=False)
+    check(type(losses) is list and len(losses) == EPOCHS,
+          f"train(dataset, epochs={EPOCHS}) should return a list of {EPOCHS} mean losses, one per epoch, "
+          f"got {f'{len(losses)} values' if type(losses) is list else repr(losses)}")
+    if difference(losses, expected, rel=1e-7, abs_tol=1e-12) is None:
+        check(losses[-1] < losses[0], f"the loss did not go down: {losses[0]:.4f} after the first epoch, "
+                                      f"{losses[-1]:.4f} after the last")
+        return
+    if not runs_its_epochs(student, reference, chosen, data, losses):
+        expect(losses, expected, rel=1e-7, abs_tol=1e-12,
+               call=f"train(dataset of {len(data)} examples, epochs={EPOCHS}) with learning_rate=0.1")
+    # train returns what the student's own train_epoch measures, so the numbers are train_epoch's
+    # business; whether training lowered the loss is judged on the network itself.
+    before = mean_loss(reference, chosen, data)
+    after = mean_loss(reference, [(layer.weights, layer.biases) for layer in layers], data)
+    check(after < before, f"training did not lower the loss: over the {len(data)} examples the "
+                          f"network's mean loss was {before:.4f} before train(dataset, epochs={EPOCHS}) "
+                          f"and {after:.4f} after")
+
+
+def mean_loss(reference, current, data):
+    return sum(loss_of(reference, TRAIN_SIZES, current, x, t) for x, t in data) / len(data)
+
+
+def runs_its_epochs(student, reference, chosen, data, losses):
+    """Whether `losses` is what the student's own train_epoch gives, epoch after epoch, on a fresh
+    twin: then train does its job and the difference from the reference lies in train_step or
+    train_epoch, which their own criteria grade."""
+    try:
+        trainer, _, _ = twins(student, reference, TRAIN_SIZES, chosen, learning_rate=0.1)
+        own = [trainer.train_epoch(data) for _ in range(EPOCHS)]
+    except StudentFault:
+        return False
+    return difference(losses, own, rel=1e-12, abs_tol=0) is None
+
+
+@pytest.mark.criterion("ch6-quiet")
+def test_train_quiet_prints_nothing(student, reference, worker, rng):
+    chosen = parameters(rng, TRAIN_SIZES)
+    data = training_data(rng)
+    trainer, _, _ = twins(student, reference, TRAIN_SIZES, chosen, learning_rate=0.1)
+    mark = worker.output_mark()
+    trainer.train(data, 12, verbose=False)
+    printed = worker.printed_since(mark)
+    check(printed == 0, f"train(dataset, epochs=12, verbose=False) printed {printed} bytes; with "
+                        f"verbose=False it must print nothing")
