@@ -19,8 +19,9 @@ from . import __version__
 from .course import Course, find_course, load_course
 from .errors import GraderError
 from .grading import grade
+from .report import FORMATS, parse_formats, write_reports
 from .sandbox.tiers import TIERS
-from .scorecard import Scorecard, write_results
+from .scorecard import Scorecard
 from .submission import locate_submission
 from .terminal import render_terminal
 
@@ -44,12 +45,22 @@ def reporting_errors(command: Callable) -> Callable:
             sys.exit(error.exit_code)
         except (click.exceptions.Exit, click.ClickException, SystemExit):
             raise
+        except BrokenPipeError:  # `grade ... | head`: the reader left; nothing is wrong
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            sys.exit(1)
         except Exception as error:  # a bug of ours: say so plainly, details with -v
             click.echo(f"grade: internal error: {type(error).__name__}: {error}", err=True)
             if kwargs.get("verbose"):
                 traceback.print_exc()
             sys.exit(3)
     return wrapper
+
+
+def _formats(ctx: click.Context, param: click.Parameter, value: str) -> tuple[str, ...]:
+    try:
+        return parse_formats(value)
+    except ValueError as error:
+        raise click.BadParameter(str(error), ctx=ctx, param=param) from None
 
 
 def grading_options(command: Callable) -> Callable:
@@ -60,6 +71,9 @@ def grading_options(command: Callable) -> Callable:
                      help="course.yaml to use (default: found by walking up from here)."),
         click.option("--report-dir", type=click.Path(path_type=Path), default=None,
                      help="Where results.json and the scorecards go (default: reports/ of the course)."),
+        click.option("--format", "formats", default="html", show_default=True, callback=_formats,
+                     metavar="LIST", help=f"Reports to write besides results.json, comma-separated: "
+                                          f"{', '.join(FORMATS)}."),
         click.option("--seed", type=int, default=None, help="Override the course's seed."),
         click.option("--integrated", is_flag=True,
                      help="Grade with your own earlier chapters instead of the reference versions."),
@@ -74,15 +88,18 @@ def grading_options(command: Callable) -> Callable:
     return command
 
 
-def _run(numbers: list[int], *, submission, course_path, report_dir, seed, integrated, sandbox,
+def _run(numbers: list[int], *, submission, course_path, report_dir, formats, seed, integrated, sandbox,
          fail_under, verbose) -> None:
     course = _course(course_path)
     card = grade(course=course, submission=submission or course.exercises, chapters=numbers,
                  sandbox=sandbox, integrated=integrated, seed=seed)
-    report_dir = report_dir or course.root / "reports"
-    results = write_results(card, report_dir)
+    reports = write_reports(card, report_dir or course.root / "reports", formats)
     click.echo(render_terminal(card, color=_use_color(), verbose=verbose))
-    click.echo(f"results: {results}")
+    for line in reports.console:
+        click.echo(line)
+    click.echo(f"results: {reports.files[0]}")
+    if reports.index:
+        click.echo(f"scorecard: {reports.index}")
     sys.exit(_exit_code(card, fail_under if fail_under is not None else course.fail_under))
 
 
@@ -101,12 +118,12 @@ def main() -> None:
 
 
 @main.command("chapter")
-@click.argument("number", type=int)
+@click.argument("numbers", metavar="N [N...]", type=int, nargs=-1, required=True)
 @grading_options
 @reporting_errors
-def chapter_command(number: int, **options) -> None:
-    """Grade one chapter (1-7)."""
-    _run([number], **options)
+def chapter_command(numbers: tuple[int, ...], **options) -> None:
+    """Grade one chapter (1-7), or several: `grade chapter 1 2 3`."""
+    _run(sorted(set(numbers)), **options)
 
 
 @main.command("all")

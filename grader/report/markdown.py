@@ -1,0 +1,44 @@
+"""A Markdown summary: one table of chapters and one of the criteria that did not pass, for a
+pull request comment or GitHub's job summary (`$GITHUB_STEP_SUMMARY`)."""
+
+from __future__ import annotations
+
+import re
+
+from ..scorecard import Scorecard
+from .status import CHAPTER_MARKS, chapter_state, mark
+from .text import one_line, score_text
+
+# Every ASCII punctuation character that Markdown or the HTML inside it could act on; CommonMark
+# lets any of them be backslash-escaped, so a student's `<img onerror>` or `[link](…)` stays text.
+_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#!|~&])")
+
+
+def cell(text: str, limit: int = 200) -> str:
+    """Student or course text made safe for one table cell: one line, every special escaped."""
+    return _SPECIAL.sub(r"\\\1", one_line(text, limit))
+
+
+def markdown_summary(card: Scorecard) -> str:
+    lines = [f"## {cell(card.course_title)}: {score_text(card.score)} / {card.max_score} points", "",
+             "| Chapter | Result | Score | Criteria passed |", "| --- | --- | ---: | --- |"]
+    for ch in card.chapters:
+        state = CHAPTER_MARKS[chapter_state(ch.status, [c.status for c in ch.criteria])]
+        passed = sum(c.status == "passed" for c in ch.criteria)
+        detail = f"{passed} of {len(ch.criteria)}" if ch.status == "graded" else cell(ch.run.note)
+        lines.append(f"| {ch.number}. {cell(ch.title)} | {state.icon} {state.word} | "
+                     f"{score_text(ch.score)} / {ch.max_score} | {detail} |")
+    lines.append(f"| | **Total** | **{score_text(card.score)} / {card.max_score}** | |")
+    not_passed = [(ch, c) for ch in card.chapters if ch.status == "graded"
+                  for c in ch.criteria if c.status != "passed"]
+    if not_passed:
+        lines += ["", "### Criteria that did not pass", "",
+                  "| Chapter | Criterion | Result | Points | What happened |", "| ---: | --- | --- | ---: | --- |"]
+        for ch, c in not_passed:
+            m = mark(c.status)
+            lines.append(f"| {ch.number} | {cell(c.title)} | {m.icon} {m.word} | "
+                         f"{score_text(c.score)} / {c.max_score} | {cell(c.message)} |")
+    sandbox = card.sandbox + (f" ({card.sandbox_note})" if card.sandbox_note else "")
+    lines += ["", f"<sub>grade {cell(card.grader_version)} · sandbox {cell(sandbox)} · seed {card.seed} · "
+                  f"submission sha256 {card.submission_sha256[:12]} · {cell(card.started)}</sub>", ""]
+    return "\n".join(lines)
