@@ -145,7 +145,7 @@ class _Mapping:
                 raise _error(self.source, self.node, f"{self.where}.{key}", "this key is required")
             return default
         value_node = self.entries[key][1]
-        value = yaml.safe_load(yaml.serialize(value_node))
+        value = _construct(value_node)
         if kind is float and type(value) is int:
             value = float(value)
         if not isinstance(value, kind) or (kind is int and type(value) is bool):
@@ -158,6 +158,11 @@ class _Mapping:
         for key in self.entries:
             if key not in self.taken:
                 raise _error(self.source, self.entries[key][0], f"{self.where}.{key}", "unknown key")
+
+
+def _construct(node: yaml.Node) -> Any:
+    """The plain Python value of a composed node, as yaml.safe_load would build it."""
+    return yaml.constructor.SafeConstructor().construct_object(node, deep=True)
 
 
 def _error(source: str, node: yaml.Node, where: str, message: str) -> CourseError:
@@ -254,7 +259,7 @@ def parse_course(text: str, path: Path) -> Course:
     """Build a Course from the text of course.yaml (pure: the path only names things)."""
     source = path.name
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        root = yaml.compose(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         line = f":{mark.line + 1}" if mark else ""
