@@ -2,8 +2,13 @@
 stand for the student's objects that live there.
 
 A Remote never evaluates anything in the judge: attribute reads, writes and calls become
-requests, and only plain data comes back. Comparing, hashing or iterating a Remote uses the
-proxy's own identity, so an object that lies about equality cannot lie to the judge.
+requests, and only plain data comes back. Comparing or hashing a Remote uses the proxy's own
+identity, so an object that lies about equality cannot lie to the judge; using one as a number,
+a truth value or a container is a failed check (NotData), never an answer.
+
+Nothing the worker sends is trusted: every answer is checked node by node, and every string is
+made encodable (a lone surrogate in a student's exception message must not stop results.json
+from being written).
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import math
+import re
 import reprlib
 import time
 from typing import Any, Iterator
@@ -18,6 +24,37 @@ from typing import Any, Iterator
 from .sandbox.channel import Capture, Channel, WorkerGone, WorkerSpec, WorkerTimeout
 
 MAX_DEPTH = 40  # the worker refuses deeper answers; the judge checks again, trusting nothing
+_SURROGATES = re.compile("[\ud800-\udfff]")
+# What a message must not carry into a report or the instructor's terminal: controls other than
+# tab and newline (escape sequences can rewrite a terminal), and lone surrogates.
+_UNSAFE_IN_TEXT = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
+def clean(text: str, limit: int | None = None) -> str:
+    """A string of data from the worker, safe to write as UTF-8: lone surrogates become U+FFFD."""
+    text = text if limit is None else text[:limit]
+    return text if text.isascii() else _SURROGATES.sub("\ufffd", text)
+
+
+def clean_text(text: str, limit: int) -> str:
+    """Text from the worker shown to people (an exception's message, a type's name): also without
+    control characters."""
+    return _UNSAFE_IN_TEXT.sub("\ufffd", text[:limit])
+
+
+def clean_frames(frames: object) -> list[dict]:
+    """The student's traceback frames as the worker reported them, keeping only known fields."""
+    if type(frames) is not list:
+        return []
+    kept = []
+    for frame in frames[-10:]:
+        if type(frame) is dict:
+            line = frame.get("line")
+            kept.append({"file": clean_text(str(frame.get("file", "")), 200),
+                         "line": line if type(line) is int else 0,
+                         "function": clean_text(str(frame.get("function", "")), 200),
+                         "code": clean_text(str(frame.get("code", "")), 300)})
+    return kept
 
 
 # --- faults in student code: outcomes, never grader errors ----------------------------------
@@ -99,8 +136,10 @@ def decode(value: Any, session: "Session", label: str, depth: int = 0) -> Any:
     if depth > MAX_DEPTH:
         raise NotData("the answer is nested too deeply")
     kind = type(value)
-    if value is None or kind in (bool, int, float, str):
+    if value is None or kind in (bool, int, float):
         return value
+    if kind is str:
+        return clean(value)
     if kind is list:
         return [decode(v, session, label, depth + 1) for v in value]
     if kind is dict and len(value) == 1:
@@ -108,11 +147,11 @@ def decode(value: Any, session: "Session", label: str, depth: int = 0) -> Any:
         if tag == "t" and type(inner) is list:
             return tuple(decode(v, session, label, depth + 1) for v in inner)
         if tag == "d" and type(inner) is dict:
-            return {k: decode(v, session, label, depth + 1) for k, v in inner.items()}
+            return {clean(k): decode(v, session, label, depth + 1) for k, v in inner.items()}
         if tag == "f" and inner in ("nan", "inf", "-inf"):
             return float(inner)
     if kind is dict and set(value) == {"h", "type"} and type(value["h"]) is int:
-        return Remote(session, value["h"], str(value["type"])[:80])
+        return Remote(session, value["h"], clean_text(str(value["type"]), 80))
     raise NotData("the worker sent something that is not data")
 
 
@@ -143,6 +182,18 @@ class Remote:
 
     def __repr__(self) -> str:
         return f"<student {self._type}>"
+
+    def _not_data(self, *_: Any) -> Any:
+        """Python asked this proxy to act as a number, a truth value or a container: the student's
+        code returned an object where plain data was expected. A failed check, never an answer."""
+        raise NotData(f"`{self._session.last_call}` returned a {self._type} object, not a plain value "
+                      f"(a number, a list, ...)", call=self._session.last_call)
+
+    __bool__ = __len__ = __iter__ = __contains__ = __getitem__ = _not_data
+    __float__ = __int__ = __index__ = __complex__ = __abs__ = __neg__ = __round__ = _not_data
+    __lt__ = __le__ = __gt__ = __ge__ = _not_data
+    __add__ = __radd__ = __sub__ = __rsub__ = __mul__ = __rmul__ = _not_data
+    __truediv__ = __rtruediv__ = __pow__ = __rpow__ = _not_data
 
 
 def describe_call(label: str, args: tuple, kwargs: dict) -> str:
@@ -192,6 +243,11 @@ class Session:
         except StudentFault as fault:
             self._import_fault = fault
             raise
+        if not isinstance(handle, Remote):  # a worker the student's code took over can say anything
+            self._import_fault = StudentCrash(f"`import {self.module}` answered with data instead of a module",
+                                              call=f"import {self.module}")
+            self.channel.kill()
+            raise self._import_fault
         self._module = Remote(self, handle._handle, "module", label="")
 
     def close(self) -> None:
@@ -275,12 +331,12 @@ class Session:
             return decode(response["value"], self, description)
         if "too_large" in response:
             raise NotData(f"`{description}` returned something that cannot be checked: "
-                          f"{str(response['too_large'])[:200]}", call=description)
+                          f"{clean_text(str(response['too_large']), 200)}", call=description)
         raised = response.get("raised")
         if type(raised) is dict:
-            frames = [f for f in raised.get("frames", []) if type(f) is dict][-10:]
-            raise StudentRaised(str(raised.get("type", "Exception"))[:80],
-                                str(raised.get("message", ""))[:500], call=description, frames=frames)
+            raise StudentRaised(clean_text(str(raised.get("type", "Exception")), 80),
+                                clean_text(str(raised.get("message", "")), 500), call=description,
+                                frames=clean_frames(raised.get("frames")))
         self.channel.kill()
         raise StudentCrash(f"`{description}`: the worker sent a malformed answer", call=description)
 

@@ -79,7 +79,7 @@ def run_chapters(course: Course, submission: Submission, numbers: list[int],
             folder = Path(scratch) / f"chapter-{number:02d}"
             origins[number] = prepare_workdir(course, submission, chapter, folder, options.integrated)
             student_files = tuple(f for f, who in origins[number].items() if who == "student")
-            source = submission.sources[number].decode("utf-8", errors="replace")
+            source = submission.sources[number].decode("utf-8-sig", errors="replace")  # as import does: a BOM is no code
             contexts[chapter.tests_path.resolve()] = ChapterContext(
                 chapter, source, _session_factory(chapter, folder, student_files, options.tier))
         plugin = JudgePlugin(course, contexts, options.seed)

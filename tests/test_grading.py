@@ -118,8 +118,8 @@ def test_a_missing_chapter_file_scores_zero_as_missing(tmp_path):
 def test_an_answer_that_claims_to_equal_anything_gets_no_points(tmp_path):
     run = grade("chapter", "1", "--submission", str(assemble("unruly-always-equal-ch1-dot", tmp_path)),
                 report_dir=tmp_path / "report")
-    dot = run.criterion("ch1-dot")
-    assert dot["status"] != "passed" and dot["score"] == 0
+    dot = run.criterion("ch1-dot")  # proportional: elementwise_multiply is honest and earns its half
+    assert dot["status"] == "failed" and dot["score"] == dot["max_score"] / 2
     assert "AlwaysEqual" in dot["message"]
     assert run.criterion("ch1-transpose")["status"] == "passed"
 

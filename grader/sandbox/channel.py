@@ -2,7 +2,9 @@
 on every request, and the student's stdout/stderr drained into capped buffers.
 
 A single select() loop does everything, so a worker that floods its output, stops reading its
-requests or never answers can block the judge for no longer than the deadline.
+requests or never answers can block the judge for no longer than the deadline. Everything read
+from the worker is bounded: an answer line (MAX_RESPONSE), each captured stream (its Capture's
+cap). Killing a worker kills its process group, then sweeps for anything it left behind.
 """
 
 from __future__ import annotations
@@ -12,13 +14,23 @@ import os
 import select
 import signal
 import subprocess
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .tiers import worker_command
+from .identity import SandboxUser, allocate_user
+from .sweep import clear_folder, kill_session, kill_user, remove_files_of
+from .tiers import plan_launch
 
-MAX_RESPONSE = 64 << 20  # bytes in one answer line; a bigger one is treated as a crash
+# Bytes in one answer line; a bigger one is treated as a crash. Real answers are a few kilobytes
+# (the largest, a chapter-7 network's weights, about 100 KB); the worker refuses to encode more
+# than 6 MiB. What json.loads builds from a line is bounded too: 8 MiB of "[[],[],...]" would be
+# 2.8 million lists (200 MB, twice that once decoded), so a line may open at most MAX_CONTAINERS
+# lists and objects (the worker sends at most 200,000 values) and holds at most ~2 million numbers.
+MAX_RESPONSE = 8 << 20
+MAX_CONTAINERS = 250_000
+PROBE_TIMEOUT = 20.0
 
 
 class WorkerGone(Exception):
@@ -61,40 +73,54 @@ class WorkerSpec:
     tier: str
     cpu_seconds: int
     memory_bytes: int
-    file_bytes: int = 16 << 20
+    file_bytes: int = 16 << 20     # largest file it may write
     open_files: int = 64
+    disk_bytes: int = 64 << 20     # bwrap tier: size of the tmpfs that is its only writable folder
 
 
-def _scrubbed_env(workdir: Path) -> dict[str, str]:
-    return {"PATH": "/usr/bin:/bin", "HOME": str(workdir), "LANG": "C.UTF-8", "TMPDIR": str(workdir)}
+def _scrubbed_env(workdir: str) -> dict[str, str]:
+    return {"PATH": "/usr/bin:/bin", "HOME": workdir, "LANG": "C.UTF-8", "TMPDIR": workdir}
 
 
 class Channel:
     """One live worker process."""
 
-    def __init__(self, spec: WorkerSpec, stdout: Capture, stderr: Capture):
+    def __init__(self, spec: WorkerSpec, stdout: Capture, stderr: Capture, *, probe: bool = False):
         self.stdout, self.stderr = stdout, stderr
+        self.tier, self.workdir = spec.tier, spec.workdir
+        # What its folder holds before any student code runs; the rest is the worker's to lose.
+        self.original_files = frozenset(p.name for p in spec.workdir.iterdir() if p.is_file())
+        self.user: SandboxUser | None = allocate_user()
+        launch = plan_launch(spec.tier, spec.workdir, self.user, spec.disk_bytes)
         request_r, self._request_w = os.pipe()
         self._response_r, response_w = os.pipe()
         config = json.dumps({
-            "request_fd": request_r, "response_fd": response_w, "workdir": str(spec.workdir),
-            "student_files": list(spec.student_files),
+            "request_fd": request_r, "response_fd": response_w, "workdir": launch.workdir,
+            "student_files": list(spec.student_files), "probe": probe,
+            "user": {"uid": self.user.uid, "gid": self.user.gid} if self.user else None,
+            "reach_through_descriptors": launch.reach_through_descriptors, "tmpfs": launch.tmpfs,
             "limits": {"cpu_seconds": spec.cpu_seconds, "memory_bytes": spec.memory_bytes,
-                       "file_bytes": spec.file_bytes, "open_files": spec.open_files},
+                       "file_bytes": spec.file_bytes, "open_files": spec.open_files,
+                       "processes": launch.processes},
         })
         try:
             self.process = subprocess.Popen(
-                worker_command(spec.tier, spec.workdir, config),
+                [*launch.argv, config],
                 stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                 pass_fds=(request_r, response_w), start_new_session=True,
-                env=_scrubbed_env(spec.workdir), cwd=spec.workdir,
+                env=_scrubbed_env(launch.workdir), cwd=spec.workdir,
             )
+        except BaseException:
+            os.close(self._request_w)
+            os.close(self._response_r)
+            raise
         finally:
             os.close(request_r)
             os.close(response_w)
         for fd in (self._request_w, self._response_r, self.process.stdout.fileno(), self.process.stderr.fileno()):
             os.set_blocking(fd, False)
-        self._pending = b""
+        self._pending = bytearray()
+        self._scanned = 0  # how much of _pending is known to hold no newline
         self._streams = {self.process.stdout.fileno(): stdout, self.process.stderr.fileno(): stderr}
         self.alive = True
 
@@ -102,34 +128,57 @@ class Channel:
         """Send one request and wait at most `timeout` seconds for its answer."""
         if not self.alive:
             raise WorkerGone("the worker is no longer running")
+        outgoing = json.dumps(message, allow_nan=False, separators=(",", ":")).encode() + b"\n"
+        return self.receive(timeout, outgoing)
+
+    def receive(self, timeout: float, outgoing: bytes = b"") -> dict:
+        """Write `outgoing`, then wait at most `timeout` seconds for the next answer line."""
         deadline = time.monotonic() + max(0.0, timeout)
-        outgoing = memoryview(json.dumps(message, allow_nan=False, separators=(",", ":")).encode() + b"\n")
+        unsent = memoryview(outgoing)
         while True:
-            if b"\n" in self._pending:
-                line, self._pending = self._pending.split(b"\n", 1)
+            line = self._next_line()
+            if line is not None:
                 self._drain_streams()
-                try:
-                    return json.loads(line)
-                except (ValueError, RecursionError):
-                    self.kill()
-                    raise WorkerGone("the worker sent a malformed answer") from None
+                return self._parse(line)
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 self.kill()
                 raise WorkerTimeout()
             readers = [self._response_r, *self._open_streams()]
-            writers = [self._request_w] if outgoing else []
+            writers = [self._request_w] if unsent else []
             ready_r, ready_w, _ = select.select(readers, writers, [], remaining)
             if ready_w:
                 try:
-                    outgoing = outgoing[os.write(self._request_w, outgoing):]
+                    unsent = unsent[os.write(self._request_w, unsent):]
                 except BrokenPipeError:
-                    outgoing = memoryview(b"")
+                    unsent = memoryview(b"")
             for fd in ready_r:
                 if fd == self._response_r:
                     self._read_response()
                 else:
                     self._read_stream(fd)
+
+    def _parse(self, line: bytes) -> dict:
+        """One answer line as JSON, refusing lines that would cost the judge much memory."""
+        if line.count(b"[") + line.count(b"{") > MAX_CONTAINERS:
+            self.kill()
+            raise WorkerGone("the answer holds more values than the grader accepts")
+        try:
+            return json.loads(line)
+        except (ValueError, RecursionError):  # ValueError includes integers of over 4300 digits
+            self.kill()
+            raise WorkerGone("the worker sent a malformed answer") from None
+
+    def _next_line(self) -> bytes | None:
+        """The first complete answer line, searching only bytes not searched before."""
+        end = self._pending.find(b"\n", self._scanned)
+        if end < 0:
+            self._scanned = len(self._pending)
+            return None
+        line = bytes(self._pending[:end])
+        del self._pending[:end + 1]
+        self._scanned = 0
+        return line
 
     def _open_streams(self) -> list[int]:
         return list(self._streams)
@@ -164,7 +213,7 @@ class Channel:
             return
         if not chunk:
             status = self._reap()
-            raise WorkerGone(_describe_exit(status))
+            raise WorkerGone(_describe_exit(status, self.tier))
         self._pending += chunk
         if len(self._pending) > MAX_RESPONSE:
             self.kill()
@@ -179,7 +228,7 @@ class Channel:
         return status
 
     def kill(self) -> None:
-        """Kill the worker's whole process group and release the pipes."""
+        """Kill the worker's whole process group, sweep up what it left, release the pipes."""
         if not self.alive:
             return
         self.alive = False
@@ -191,6 +240,7 @@ class Channel:
             self.process.wait(timeout=5)
         except subprocess.TimeoutExpired:
             pass
+        self._sweep()
         for fd in list(self._streams):
             self._read_stream(fd)
         for fd in (self._request_w, self._response_r):
@@ -201,10 +251,49 @@ class Channel:
         self.process.stdout.close()
         self.process.stderr.close()
 
+    def _sweep(self) -> None:
+        """Processes that left the group (setsid, double fork), then, on the process tier, the files
+        it left in its folder (which the runner's recursive clean-up could choke on) and in the
+        shared folders. Under bwrap its folder was a tmpfs, gone with it."""
+        if self.user is not None:
+            kill_user(self.user)
+        elif self.tier == "process":
+            kill_session(self.process.pid)
+        if self.tier == "process":
+            clear_folder(self.workdir, self.original_files)
+            if self.user is not None:
+                remove_files_of(self.user)
 
-def _describe_exit(status: int | None) -> str:
+
+def probe_worker(tier: str) -> list[str] | str:
+    """Start a worker under `tier` that confines itself and reports back: the protections it set up,
+    or why it could not start (a string)."""
+    with tempfile.TemporaryDirectory(prefix="grade-probe-") as folder:
+        spec = WorkerSpec(workdir=Path(folder), student_files=(), tier=tier, cpu_seconds=10,
+                          memory_bytes=512 << 20)
+        stderr = Capture(4096)
+        try:
+            channel = Channel(spec, Capture(4096), stderr, probe=True)
+        except OSError as error:
+            return f"the worker could not be started ({error})"
+        try:
+            answer = channel.receive(PROBE_TIMEOUT)
+        except (WorkerGone, WorkerTimeout) as error:
+            channel.kill()
+            said = stderr.data.decode(errors="replace").strip().splitlines()
+            reason = said[-1] if said else (error.reason if isinstance(error, WorkerGone) else "no answer")
+            return reason
+        finally:
+            channel.kill()
+    notes = answer.get("probe") if isinstance(answer, dict) else None
+    return [str(n) for n in notes] if isinstance(notes, list) else "the worker answered the probe strangely"
+
+
+def _describe_exit(status: int | None, tier: str = "process") -> str:
     if status is None:
         return "the worker stopped answering"
+    if tier == "bwrap" and 128 < status < 128 + 65:  # bubblewrap reports a signal as 128 + its number
+        status = 128 - status
     if status < 0:
         try:
             name = signal.Signals(-status).name
