@@ -19,6 +19,7 @@ from .errors import CourseError
 HIDDEN_DIR = Path(__file__).parent / "hidden"
 VISIBILITIES = ("visible", "hidden")
 PARTIALS = ("all", "proportional")
+EXPECTS = ("loss", "no_loss")
 _ID = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 
 
@@ -73,6 +74,38 @@ class Chapter:
 
 
 @dataclass(frozen=True)
+class Replacement:
+    """One edit of a reference chapter: `old` must occur in it exactly once."""
+
+    old: str
+    new: str
+    line: int = 0          # where it is written, for error messages
+
+
+@dataclass(frozen=True)
+class Mistake:
+    """A known mistake (or, with expect "no_loss", a harmless variant): a small edit of one
+    reference chapter, the criteria that must catch it, and what to tell a student who made it."""
+
+    id: str
+    chapter: int
+    title: str
+    replacements: tuple[Replacement, ...]
+    expect: str = "loss"                 # "loss": must lose points; "no_loss": must lose nothing
+    caught_by: tuple[str, ...] = ()      # exactly the criteria whose checks it fails
+    did: str = ""                        # what the student probably did
+    why: str = ""                        # why that is wrong (for a variant: why it is fine)
+    lesson: str = ""                     # the section of the course guide to read again
+    diagnose: bool = True                # the diagnosis is expected to name it
+    source: str = ""                     # the file it is written in
+    line: int = 0
+
+    @property
+    def harmless(self) -> bool:
+        return self.expect == "no_loss"
+
+
+@dataclass(frozen=True)
 class Course:
     title: str
     version: str
@@ -85,6 +118,7 @@ class Course:
     exercises: Path
     fail_under: float | None = None
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
+    mistakes: tuple[Mistake, ...] = field(default=(), compare=False)  # course.yaml's own `mistakes:`
 
     @property
     def root(self) -> Path:
@@ -255,16 +289,158 @@ def _chapter(node: yaml.Node, where: str, source: str, limits: Limits) -> Chapte
     return chapter
 
 
-def parse_course(text: str, path: Path) -> Course:
-    """Build a Course from the text of course.yaml (pure: the path only names things)."""
-    source = path.name
+# --- mistakes: course.yaml's `mistakes:` and the grader's bank share this format -------------
+
+def _text(f: _Mapping, key: str, required: bool = True) -> str:
+    value = f.take(key, str, ... if required else "").strip()
+    if required and not value:
+        raise _error(f.source, f.node_of(key), f"{f.where}.{key}", "must not be empty")
+    return value
+
+
+def _replacements(f: _Mapping) -> tuple[Replacement, ...]:
+    if f.has("replace") == f.has("patch"):
+        raise _error(f.source, f.node, f.where,
+                     "give either `replace` (old and new text) or `patch` (a unified diff)")
+    if f.has("patch"):
+        node = f.node_of("patch")
+        return _patch(f.take("patch", str), f.source, node, f"{f.where}.patch")
+    node = f.node_of("replace")
+    f.take("replace", (dict, list))
+    listed = isinstance(node, yaml.SequenceNode)
+    items = node.value if listed else [node]
+    if not items:
+        raise _error(f.source, node, f"{f.where}.replace", "needs at least one {old, new} pair")
+    found = []
+    for i, item in enumerate(items):
+        where = f"{f.where}.replace" + (f"[{i}]" if listed else "")
+        pair = _Mapping(item, where, f.source)
+        old, new = pair.take("old", str), pair.take("new", str)
+        if not old.strip():
+            raise _error(f.source, pair.node_of("old"), f"{where}.old", "must not be empty")
+        if old == new:
+            raise _error(f.source, pair.node, where, "old and new are the same text")
+        pair.finish()
+        found.append(Replacement(old, new, pair.line()))
+    return tuple(found)
+
+
+def _patch(text: str, source: str, node: yaml.Node, where: str) -> tuple[Replacement, ...]:
+    """A unified diff as replacements: each hunk's old lines (context and -) become its new lines
+    (context and +). The @@ line numbers are not used: the old text must occur exactly once,
+    which is the stricter test."""
+    hunks: list[tuple[list[str], list[str], int]] = []
+    first = node.start_mark.line + 2  # a block scalar's text starts on the line after its key
+    for offset, line in enumerate(text.splitlines(keepends=True)):
+        if line.startswith(("---", "+++", "diff ", "index ", "\\")):
+            continue
+        if line.startswith("@@"):
+            hunks.append(([], [], first + offset))
+        elif not hunks:
+            raise CourseError(f"{source}:{first + offset}: {where}: expected a hunk header (@@ ... @@)")
+        elif line.startswith(" ") or not line.strip():  # editors strip a blank context line's space
+            kept = line[1:] if line.startswith(" ") else "\n"
+            hunks[-1][0].append(kept)
+            hunks[-1][1].append(kept)
+        elif line.startswith("-"):
+            hunks[-1][0].append(line[1:])
+        elif line.startswith("+"):
+            hunks[-1][1].append(line[1:])
+        else:
+            raise CourseError(f"{source}:{first + offset}: {where}: a hunk line must start with ' ', '-' or '+'")
+    if not hunks:
+        raise _error(source, node, where, "holds no hunk (@@ ... @@)")
+    found = []
+    for old, new, line in hunks:
+        if old == new or not "".join(old).strip():
+            raise CourseError(f"{source}:{line}: {where}: a hunk must remove or change some lines")
+        found.append(Replacement("".join(old), "".join(new), line))
+    return tuple(found)
+
+
+def _mistake(node: yaml.Node, where: str, source: str, chapters: dict[int, Chapter]) -> Mistake:
+    f = _Mapping(node, where, source)
+    ident = f.take("id", str)
+    if not _ID.match(ident):
+        raise _error(source, f.node_of("id"), f"{where}.id",
+                     f"{ident!r} is not a valid id (lowercase letters, digits, - and _)")
+    number = f.take("chapter", int)
+    if number not in chapters:
+        raise _error(source, f.node_of("chapter"), f"{where}.chapter",
+                     f"there is no chapter {number} (chapters: {', '.join(map(str, chapters))})")
+    expect = f.take("expect", str, "loss")
+    if expect not in EXPECTS:
+        raise _error(source, f.node_of("expect"), f"{where}.expect",
+                     f"must be one of {', '.join(EXPECTS)}, not {expect!r}")
+    title, replacements = _text(f, "title"), _replacements(f)
+    if expect == "no_loss":
+        for key in ("caught_by", "did", "lesson", "diagnose"):
+            if f.has(key):
+                raise _error(source, f.entries[key][0], f"{where}.{key}",
+                             "a harmless variant (expect: no_loss) is caught by nothing and never diagnosed")
+        mistake = Mistake(ident, number, title, replacements, expect, why=_text(f, "why", required=False),
+                          source=source, line=f.line())
+        f.finish()
+        return mistake
+    caught = f.take("caught_by", (str, list))
+    caught_by = tuple([caught] if isinstance(caught, str) else caught)
+    ids = [c.id for c in chapters[number].criteria]
+    problem = ("name at least one criterion" if not caught_by else
+               "a criterion is named twice" if len(set(caught_by)) != len(caught_by) else
+               next((f"{c!r} is not a criterion of chapter {number}" for c in caught_by if c not in ids), None))
+    if problem:
+        raise _error(source, f.node_of("caught_by"), f"{where}.caught_by", problem)
+    mistake = Mistake(ident, number, title, replacements, expect, caught_by, did=_text(f, "did"),
+                      why=_text(f, "why"), lesson=_text(f, "lesson"), diagnose=f.take("diagnose", bool, True),
+                      source=source, line=f.line())
+    f.finish()
+    return mistake
+
+
+def parse_mistakes(node: yaml.Node, where: str, source: str, chapters: tuple[Chapter, ...]) -> tuple[Mistake, ...]:
+    """The entries of a `mistakes:` list, checked against the course's chapters."""
+    if not isinstance(node, yaml.SequenceNode):
+        raise _error(source, node, where, "expected a list of mistakes")
+    by_number = {ch.number: ch for ch in chapters}
+    seen: dict[str, Mistake] = {}
+    for i, item in enumerate(node.value):
+        mistake = _mistake(item, f"{where}[{i}]", source, by_number)
+        if mistake.id in seen:
+            other = seen[mistake.id]
+            raise _error(source, item, f"{where}[{i}].id",
+                         f"the id {mistake.id!r} is used twice (also at {other.source}:{other.line})")
+        seen[mistake.id] = mistake
+    return tuple(seen.values())
+
+
+def parse_bank(text: str, source: str, chapters: tuple[Chapter, ...]) -> tuple[Mistake, ...]:
+    """A mistake bank file (grader/mistakes/bank.yaml): a mapping whose one key, `mistakes`, lists
+    entries in the format of course.yaml's `mistakes:`."""
+    root = compose(text, source)
+    if root is None:
+        return ()
+    fields = _Mapping(root, "bank", source)
+    node = fields.node_of("mistakes")
+    fields.take("mistakes", list)
+    fields.finish()
+    return parse_mistakes(node, "mistakes", source, chapters)
+
+
+def compose(text: str, source: str) -> yaml.Node | None:
+    """The YAML node tree of `text`, which keeps line numbers; a CourseError naming the line."""
     try:
-        root = yaml.compose(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+        return yaml.compose(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         line = f":{mark.line + 1}" if mark else ""
         problem = getattr(error, "problem", None) or str(error)
         raise CourseError(f"{source}{line}: not valid YAML: {problem}") from None
+
+
+def parse_course(text: str, path: Path) -> Course:
+    """Build a Course from the text of course.yaml (pure: the path only names things)."""
+    source = path.name
+    root = compose(text, source)
     if root is None:
         raise CourseError(f"{source}: the file is empty")
     f = _Mapping(root, "course", source)
@@ -287,6 +463,9 @@ def parse_course(text: str, path: Path) -> Course:
         for c in ch.criteria:
             if all_ids.count(c.id) > 1:
                 raise _error(source, node, "chapters", f"the criterion id {c.id!r} is used in two chapters")
+    mistakes_node = f.node_of("mistakes") if f.has("mistakes") else None
+    f.taken.add("mistakes")
+    mistakes = parse_mistakes(mistakes_node, "course.mistakes", source, chapters) if mistakes_node else ()
     course = Course(
         title=f.take("title", str),
         version=str(f.take("version", (str, int, float))),
@@ -298,7 +477,7 @@ def parse_course(text: str, path: Path) -> Course:
         reference=path.parent / f.take("reference", str, "reference"),
         exercises=path.parent / f.take("exercises", str, "exercises"),
         fail_under=f.take("fail_under", (int, float), None),
-        extra={"mistakes": f.take("mistakes", list, [])},
+        mistakes=mistakes,
     )
     f.finish()
     return course

@@ -10,6 +10,18 @@ STATUSES = ("passed", "failed", "error", "timeout", "skipped")
 
 
 @dataclass(frozen=True)
+class Diagnosis:
+    """A known mistake that reproduces a student's failure exactly (see grader/diagnosis.py)."""
+
+    mistake: str        # its id in the mistake bank
+    title: str
+    did: str            # what the student probably did
+    why: str            # why that is wrong
+    lesson: str         # the section of the course guide to read again
+    guide: str = ""     # the guide's path, relative to the course
+
+
+@dataclass(frozen=True)
 class TestOutcome:
     __test__ = False  # not a pytest test class, despite the name
 
@@ -24,6 +36,7 @@ class TestOutcome:
     location: dict | None = None   # {"file", "line", "function", "code"} in the student's file
     duration: float = 0.0
     data: dict[str, list[Any]] = field(default_factory=dict)  # recorded by the test, per key
+    diagnosis: tuple[Diagnosis, ...] = ()  # the known mistakes that explain its criterion's failures
 
 
 @dataclass(frozen=True)

@@ -15,8 +15,10 @@ from typing import Any, Callable
 
 import pytest
 
+from . import diagnosis
 from .checks import Mismatch
 from .course import Chapter, Course
+from .errors import CourseError
 from .outcomes import TestOutcome
 from .remote import Session, StudentFault, StudentModule
 
@@ -66,6 +68,7 @@ class JudgePlugin:
     _failed: set[str] = field(default_factory=set)
     _recorded: set[str] = field(default_factory=set)
     _timed_out: set[str] = field(default_factory=set)
+    _replays: list[diagnosis.Replay] = field(default_factory=list)
 
     # set-up and validation
 
@@ -201,6 +204,7 @@ class JudgePlugin:
             nodeid=item.nodeid, chapter=context.chapter.number, criterion=criterion,
             duration=round(call.duration, 4), data=_recorded_data(item), **fields,
         ))
+        self._replays.append(diagnosis.capture(item, context.chapter.number, criterion, ran=call.when == "call"))
         return report
 
     @staticmethod
@@ -211,3 +215,17 @@ class JudgePlugin:
         if isinstance(error, pytest.skip.Exception):
             return {"status": "skipped", "message": error.msg}
         return _classify(error)
+
+    # diagnosis, after every test has run (so it never eats into a chapter's time limit)
+
+    def pytest_sessionfinish(self) -> None:
+        """Name the known mistakes that explain the failures (grader/diagnosis.py)."""
+        isolated = {c.chapter.number for c in self.contexts.values()
+                    if c.session is not None and tuple(c.session.spec.student_files) == (c.chapter.file,)}
+        try:
+            self.outcomes = diagnosis.diagnose(self.course, self._replays, self.outcomes, seed=self.seed,
+                                               isolated=isolated, classify=_classify)
+        except CourseError as error:  # the bank is the course's: as loud as a broken course.yaml
+            self.problems.append(f"the mistake bank cannot be used: {error}")
+        except Exception as error:  # a fault of the diagnosis must never cost a student the grade
+            print(f"grade: warning: no diagnosis ({type(error).__name__}: {error})", file=sys.__stderr__)

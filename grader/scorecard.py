@@ -10,6 +10,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
+from .outcomes import Diagnosis
 from .scoring import ChapterResult, CriterionResult
 
 SCHEMA = "mlp-grader/results/1"
@@ -61,7 +62,14 @@ def _criterion_json(c: CriterionResult) -> dict[str, Any]:
         data["location"] = c.location
     if c.data:
         data["data"] = c.data
+    if c.diagnosis:
+        data["diagnosis"] = [diagnosis_json(d) for d in c.diagnosis]
     return data
+
+
+def diagnosis_json(d: Diagnosis) -> dict[str, str]:
+    return {"mistake": d.mistake, "title": d.title, "did": d.did, "why": d.why, "lesson": d.lesson,
+            "guide": d.guide}
 
 
 def _chapter_json(ch: ChapterResult) -> dict[str, Any]:

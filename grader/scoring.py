@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 
 from .course import Chapter, Course, Criterion
-from .outcomes import ChapterRun, TestOutcome
+from .outcomes import ChapterRun, Diagnosis, TestOutcome
 
 HIDDEN_MESSAGES = {
     "failed": "some hidden checks failed",
@@ -38,6 +38,7 @@ class CriterionResult:
     passed: int = 0
     total: int = 0
     data: dict = field(default_factory=dict)
+    diagnosis: tuple[Diagnosis, ...] = ()   # known mistakes that reproduce its failures exactly
 
 
 @dataclass(frozen=True)
@@ -106,6 +107,7 @@ def score_criterion(criterion: Criterion, outcomes: list[TestOutcome], absent: s
         actual=first_bad.actual if visible else None,
         location=first_bad.location if first_bad is not None else None,
         passed=passed, total=len(outcomes), data=data,
+        diagnosis=next((o.diagnosis for o in bad if o.diagnosis), ()),
     )
 
 

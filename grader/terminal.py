@@ -7,6 +7,7 @@ import textwrap
 
 import click
 
+from .outcomes import Diagnosis
 from .scorecard import Scorecard, points
 
 MARKS = {"passed": ("✓", "green"), "failed": ("✗", "red"), "error": ("!", "red"),
@@ -15,6 +16,16 @@ MARKS = {"passed": ("✓", "green"), "failed": ("✗", "red"), "error": ("!", "r
 
 def _fmt(value) -> str:
     return str(points(value))
+
+
+def _diagnosis_lines(d: Diagnosis, *, again: bool, style) -> list[str]:
+    """The probable misconception, in full the first time a chapter names it."""
+    head = style(f"      probable misconception: {d.title}", fg="magenta", bold=True)
+    if again:
+        return [head + " (see above)"]
+    body = textwrap.wrap(f"{d.did} {d.why}", 92, initial_indent="        ", subsequent_indent="        ")
+    where = f"        read again: “{d.lesson}”" + (f" in {d.guide}" if d.guide else "")
+    return [head, *body, style(where, fg="magenta")]
 
 
 def render_terminal(card: Scorecard, *, color: bool, verbose: bool = False) -> str:
@@ -28,6 +39,7 @@ def render_terminal(card: Scorecard, *, color: bool, verbose: bool = False) -> s
             lines.append(f"  {style(chapter.status.upper(), fg='yellow')}: {chapter.run.note}")
             lines.append("")
             continue
+        named: set[str] = set()  # a mistake explained once per chapter; later criteria refer back
         for c in chapter.criteria:
             mark, colour = MARKS[c.status]
             pts = f"{_fmt(c.score)}/{c.max_score}"
@@ -42,6 +54,9 @@ def render_terminal(card: Scorecard, *, color: bool, verbose: bool = False) -> s
                 lines.append(f"      expected: {c.expected}\n      actual:   {c.actual}")
             if c.help and c.status != "skipped":
                 lines.append(style(f"      hint: {c.help}", fg="cyan"))
+            for d in c.diagnosis:
+                lines += _diagnosis_lines(d, again=d.mistake in named, style=style)
+                named.add(d.mistake)
         if chapter.run.restarts:
             lines.append(style(f"  (the worker was restarted {chapter.run.restarts} time(s) after a crash or timeout)",
                                fg="bright_black"))

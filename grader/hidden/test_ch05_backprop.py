@@ -266,3 +266,33 @@ def test_network_backward(sizes, hidden, output, student, reference, rng):
                call=f"BackpropNetwork.backward: weight_gradients of layer {number}")
         expect(layer.bias_gradients, ref_layer.bias_gradients, rel=1e-7, abs_tol=1e-10,
                call=f"BackpropNetwork.backward: bias_gradients of layer {number}")
+
+
+@pytest.mark.criterion("ch5-network-backward")
+def test_network_backward_replaces_the_gradients(student, reference, rng):
+    """Two examples in a row, as training goes: after the second backward every layer holds that
+    example's gradients only (replaced, not added to the first's), and no weight has moved
+    (updating is the training step's job, chapter 6)."""
+    sizes = [3, 4, 2]
+    network = student.BackpropNetwork(sizes, hidden_activation="relu", output_activation="sigmoid", seed=8)
+    expected = reference.BackpropNetwork(sizes, hidden_activation="relu", output_activation="sigmoid", seed=8)
+    for layer, ref_layer in zip(network.layers, expected.layers):
+        ref_layer.biases = random_vector(rng, len(ref_layer.biases), -0.5, 0.5)
+        layer.weights = ref_layer.weights
+        layer.biases = ref_layer.biases
+    examples = [(random_vector(rng, sizes[0], -2, 2), one_hot(sizes[-1], i)) for i in (0, 1)]
+    for x, target in examples:
+        network.forward(x)
+        network.backward(target)
+        expected.forward(x)
+        expected.backward(target)
+    layers = network.layers
+    check(len(layers) == len(expected.layers), "the network has the wrong number of layers")
+    for number, (layer, ref_layer) in enumerate(zip(layers, expected.layers), start=1):
+        after = f"forward and backward on one example, then on a second (layer {number})"
+        expect(layer.weights, ref_layer.weights, rel=1e-12, abs_tol=0,
+               call=f"BackpropNetwork weights after {after}: backward must leave them as they were")
+        expect(layer.weight_gradients, ref_layer.weight_gradients, rel=1e-7, abs_tol=1e-10,
+               call=f"BackpropNetwork.backward: weight_gradients after {after}, the second example's only")
+        expect(layer.bias_gradients, ref_layer.bias_gradients, rel=1e-7, abs_tol=1e-10,
+               call=f"BackpropNetwork.backward: bias_gradients after {after}, the second example's only")

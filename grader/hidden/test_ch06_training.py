@@ -107,6 +107,25 @@ def test_train_step_updates_every_weight_and_bias(student, reference, rng):
                    call=f"{label} after {step} (each value minus learning_rate * its gradient)")
 
 
+@pytest.mark.criterion("ch6-step-update")
+def test_train_step_updates_every_bias(student, reference, rng):
+    """The biases on their own, every layer's: a step that moves the weights but not the biases
+    (or only some layers') says so here, whatever happened to the weights."""
+    chosen = parameters(rng, SIZES)
+    inputs, target = vector(rng, 3, -2, 2), [1, 0]
+    trainer, layers, twin = twins(student, reference, SIZES, chosen)
+    trainer.train_step(inputs, target)
+    twin.train_step(list(inputs), list(target))
+    step = f"one train_step({inputs}, {target}) with learning_rate={LEARNING_RATE}"
+    for i, (layer, expected, (_, biases)) in enumerate(zip(layers, twin.network.layers, chosen)):
+        actual = layer.biases
+        if type(actual) is list and len(actual) == len(biases):
+            reason = describe_update(f"network.layers[{i}].biases", actual, biases, expected.biases)
+            check(reason is None, f"after {step}, {reason}")
+        expect(actual, expected.biases, rel=1e-9, abs_tol=1e-12,
+               call=f"network.layers[{i}].biases after {step} (each bias minus learning_rate * its gradient)")
+
+
 @pytest.mark.criterion("ch6-step-loss")
 def test_train_step_returns_and_records_the_loss(student, reference, rng):
     sizes = [3, 4, 2]

@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
+from ..outcomes import Diagnosis
 from ..scorecard import Scorecard
 from ..scoring import ChapterResult, CriterionResult
 from .figures import Figures, chapter_figures
@@ -40,6 +41,17 @@ class Link:
 
 
 @dataclass(frozen=True)
+class Misconception:
+    """A known mistake that reproduces the criterion's failures: what the student probably did."""
+
+    title: str
+    explanation: tuple[Span, ...]   # what they probably did and why it is wrong, `code` marked
+    lesson: str                     # the section of the guide to read again
+    guide: str                      # the guide's path in the course
+    again: bool                     # already explained above on this page: title only
+
+
+@dataclass(frozen=True)
 class CriterionRow:
     id: str
     title: str
@@ -55,6 +67,7 @@ class CriterionRow:
     actual: str | None
     location: Location | None
     see: tuple[Link, ...] = ()    # the pictures drawn from this criterion's data
+    misconceptions: tuple[Misconception, ...] = ()
 
     @property
     def has_details(self) -> bool:
@@ -183,7 +196,15 @@ def _see(c: CriterionResult, figures: Figures) -> tuple[Link, ...]:
                  if c.data.get(key) and getattr(figures, name) is not None)
 
 
-def criterion_row(c: CriterionResult, figures: Figures = Figures()) -> CriterionRow:
+def _misconception(d: Diagnosis, again: bool) -> Misconception:
+    # Shown for hidden criteria too: it names a misconception, not the hidden checks or values.
+    return Misconception(title=printable(d.title), explanation=code_spans(f"{d.did} {d.why}"),
+                         lesson=printable(d.lesson), guide=printable(d.guide), again=again)
+
+
+def criterion_row(c: CriterionResult, figures: Figures = Figures(), explained: frozenset[str] = frozenset()
+                  ) -> CriterionRow:
+    """`explained`: the mistakes already explained higher up the page."""
     # scoring.py already blanks the details of hidden criteria; checking again here keeps a
     # hidden case off the page even if a result was built some other way.
     shows_details = c.visibility == "visible" and c.status != "passed"
@@ -198,7 +219,17 @@ def criterion_row(c: CriterionResult, figures: Figures = Figures()) -> Criterion
         actual=printable(c.actual) if shows_details and c.actual is not None else None,
         location=_location(c) if c.status != "passed" else None,
         see=_see(c, figures),
+        misconceptions=tuple(_misconception(d, d.mistake in explained) for d in c.diagnosis)
+        if c.status != "passed" else (),
     )
+
+
+def _rows(chapter: ChapterResult, figures: Figures) -> tuple[CriterionRow, ...]:
+    rows, explained = [], frozenset()
+    for c in chapter.criteria:
+        rows.append(criterion_row(c, figures, explained))
+        explained |= {d.mistake for d in c.diagnosis}
+    return tuple(rows)
 
 
 def _tally(criteria) -> str:
@@ -251,7 +282,7 @@ def chapter_page(card: Scorecard, chapter: ChapterResult) -> ChapterPage:
         note=printable(chapter.run.note) if not graded else "",
         score=score_text(chapter.score), max_score=chapter.max_score, bar=_bar(chapter.score, chapter.max_score),
         tally=_tally(chapter.criteria),
-        criteria=tuple(criterion_row(c, figures) for c in chapter.criteria),
+        criteria=_rows(chapter, figures),
         figures=figures,
         outputs=_outputs(chapter),
         files=tuple((name, "yours" if who == "student" else "the reference's")

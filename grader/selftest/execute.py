@@ -1,0 +1,87 @@
+"""Runs the self-test's gradings: each one the real `grade` command, in its own process, on a
+submission folder assembled from the reference (or the starters) and the bank's sources."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from pathlib import Path
+from typing import Callable
+
+from ..course import Course
+from .plan import Run
+from .verdict import Graded
+
+PACKAGE_ROOT = Path(__file__).resolve().parents[2]   # the folder holding the grader package
+RUN_SECONDS = 900.0   # a single grading; the course's own limits stop runaway code well before
+
+
+def slug(name: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+
+
+def assemble(run: Run, course: Course, scratch: Path) -> Path:
+    """The submission folder of `run`: its base folder itself, or a copy with the run's files."""
+    base = course.reference if run.base == "reference" else course.exercises
+    if not run.copies:
+        return base
+    folder = scratch / slug(run.name)
+    folder.mkdir(parents=True)
+    for chapter in course.chapters:
+        if (base / chapter.file).is_file():
+            shutil.copyfile(base / chapter.file, folder / chapter.file)
+    for file, source in run.files.items():
+        (folder / file).write_text(source, encoding="utf-8")
+    return folder
+
+
+def grade_run(run: Run, course: Course, scratch: Path, reports: Path, sandbox: str) -> Graded:
+    """`grade chapter ...` on the run's submission, as a student would run it; its results.json."""
+    report_dir = reports / slug(run.name)
+    shutil.rmtree(report_dir, ignore_errors=True)
+    command = [sys.executable, "-m", "grader", "chapter", *map(str, run.chapters), "--course", str(course.path),
+               "--submission", str(assemble(run, course, scratch)), "--report-dir", str(report_dir),
+               "--sandbox", sandbox, "--format", "html", *(["--integrated"] if run.integrated else [])]
+    env = {**os.environ, "NO_COLOR": "1",
+           "PYTHONPATH": os.pathsep.join(filter(None, [str(PACKAGE_ROOT), os.environ.get("PYTHONPATH")]))}
+    started = time.monotonic()
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=RUN_SECONDS,
+                              stdin=subprocess.DEVNULL)
+        code, stderr = done.returncode, done.stderr
+    except subprocess.TimeoutExpired:
+        code, stderr = -1, f"no result within {RUN_SECONDS:g} s"
+    seconds = round(time.monotonic() - started, 2)
+    results_path = report_dir / "results.json"
+    results = json.loads(results_path.read_text(encoding="utf-8")) if code in (0, 1) and results_path.is_file() else None
+    index = report_dir / "index.html"
+    return Graded(run, code, results, stderr, seconds, str(index) if index.is_file() else "")
+
+
+def grade_all(runs: tuple[Run, ...], course: Course, scratch: Path, reports: Path, *, jobs: int, sandbox: str,
+              progress: Callable[[Graded, int, int], None] | None = None) -> list[Graded]:
+    """Every run, `jobs` at a time, in the plan's order (slow ones first); results in plan order."""
+    graded: dict[str, Graded] = {}
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        futures = [pool.submit(grade_run, run, course, scratch, reports, sandbox) for run in runs]
+        for future in as_completed(futures):
+            result = future.result()
+            graded[result.run.name] = result
+            if progress:
+                progress(result, len(graded), len(runs))
+    return [graded[run.name] for run in runs]
+
+
+def guide_headings(course: Course) -> set[str] | None:
+    """The section headings of the course guide (exercises/README.md), or None without one."""
+    guide = course.exercises / "README.md"
+    if not guide.is_file():
+        return None
+    return {line.lstrip("#").strip() for line in guide.read_text(encoding="utf-8").splitlines()
+            if line.startswith("#")}

@@ -1,0 +1,83 @@
+"""Which gradings prove the rubric, decided from the course and the bank alone (pure)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Mapping
+
+from ..course import Course, Mistake
+from ..mistakes import Bank
+
+REFERENCE, STARTERS, MISTAKE, VARIANT = "reference", "starters", "mistake", "variant"
+
+
+@dataclass(frozen=True)
+class Run:
+    """One `grade` run of the self-test: a submission folder and the chapters to grade."""
+
+    name: str
+    kind: str                          # reference | starters | mistake | variant
+    chapters: tuple[int, ...]
+    base: str = "reference"            # the folder the submission starts from: reference | exercises
+    files: Mapping[str, str] = field(default_factory=dict)  # chapter file -> source replacing it
+    integrated: bool = False
+    mistake: str | None = None         # the bank entry it grades
+    decoys: tuple[str, ...] = ()       # mistakes in other chapters that must not be noticed
+    slow: bool = False                 # grades the final chapter, which trains a network
+
+    @property
+    def copies(self) -> bool:
+        return bool(self.files)
+
+
+def final_chapter(course: Course) -> int:
+    """The final project: the one chapter whose grading trains a network (about ten seconds)."""
+    return max(ch.number for ch in course.chapters)
+
+
+def neighbour(course: Course, number: int) -> int:
+    """A second chapter to grade beside a mistake in chapter `number`, to show it costs nothing
+    there: the first chapter that imports `number` (the one that would see the mistake if
+    isolation failed), or else the nearest one; never the final project, whose own runs carry
+    decoys in every earlier chapter instead (see `plan_runs`)."""
+    last = final_chapter(course)
+    others = [ch.number for ch in course.chapters if ch.number not in (number, last)]
+    dependents = [ch.number for ch in course.chapters if number in ch.requires and ch.number != last]
+    if dependents:
+        return dependents[0]
+    return min(others, key=lambda n: (abs(n - number), n < number))  # ties: the next chapter
+
+
+def decoys(course: Course, bank: Bank) -> tuple[Mistake, ...]:
+    """The first mistake of each chapter before the final one, planted in the final chapter's runs:
+    with chapter isolation the final chapter's grading must not notice any of them."""
+    last = final_chapter(course)
+    firsts = {}
+    for mistake in bank.errors:
+        if mistake.chapter != last:
+            firsts.setdefault(mistake.chapter, mistake)
+    return tuple(firsts[n] for n in sorted(firsts))
+
+
+def plan_runs(course: Course, bank: Bank) -> tuple[Run, ...]:
+    """The reference (isolated and integrated) and the starters in every chapter; each mistake and
+    variant in its own chapter plus a neighbour. Slow runs first, so two workers finish together."""
+    everything = tuple(ch.number for ch in course.chapters)
+    last = final_chapter(course)
+    planted = decoys(course, bank)
+    runs = [Run("reference", REFERENCE, everything, slow=True),
+            Run("reference --integrated", REFERENCE, everything, integrated=True, slow=True),
+            Run("starters", STARTERS, everything, base="exercises", slow=True)]
+    for mistake in bank.mistakes:
+        kind = VARIANT if mistake.harmless else MISTAKE
+        file = course.chapter(mistake.chapter).file
+        if mistake.chapter == last:
+            files = {course.chapter(d.chapter).file: bank.sources[d.id] for d in planted}
+            files[file] = bank.sources[mistake.id]
+            runs.append(Run(mistake.id, kind, (last,), files=files, mistake=mistake.id,
+                            decoys=tuple(d.id for d in planted), slow=True))
+        else:
+            chapters = tuple(sorted((mistake.chapter, neighbour(course, mistake.chapter))))
+            runs.append(Run(mistake.id, kind, chapters, files={file: bank.sources[mistake.id]},
+                            mistake=mistake.id))
+    return tuple(sorted(runs, key=lambda run: not run.slow))
