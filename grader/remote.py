@@ -106,7 +106,14 @@ class NotData(StudentFault):
 
 # --- encoding across the pipe -----------------------------------------------------------------
 
-_short = reprlib.Repr()
+class _ShortRepr(reprlib.Repr):
+    """Reprs that fit on a line of a scorecard: floats keep 6 significant digits."""
+
+    def repr_float(self, value: float, level: int) -> str:
+        return f"{value:.6g}"
+
+
+_short = _ShortRepr()
 _short.maxlist = _short.maxtuple = 6
 _short.maxstring = 60
 _short.maxother = 60

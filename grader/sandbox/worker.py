@@ -147,6 +147,14 @@ def describe_error(error, student_files):
                                "code": plain_text(frame.line or "", 300)})
     except BaseException:
         pass
+    try:
+        # A syntax error never ran a frame of the file: its position is on the exception itself.
+        if type(error) in (SyntaxError, IndentationError, TabError) and type(error.lineno) is int \
+                and os.path.basename(str(error.filename)) in student_files:
+            frames.append({"file": os.path.basename(error.filename), "line": error.lineno,
+                           "function": "<module>", "code": plain_text((error.text or "").strip(), 300)})
+    except BaseException:
+        pass
     return {"type": type_name(error), "message": message, "frames": frames[-10:]}
 
 
