@@ -9,6 +9,7 @@ from pathlib import Path
 
 from . import __version__
 from .course import Course
+from .release.oracle import settle
 from .runner import RunOptions, run_chapters
 from .sandbox.tiers import resolve_tier
 from .scorecard import Scorecard
@@ -23,7 +24,7 @@ def grade(*, course: Course, submission: Path, chapters: list[int], sandbox: str
         course.chapter(number)  # an unknown chapter is a usage error before anything runs
     tier, note = resolve_tier(sandbox)
     located = locate_submission(submission, course)
-    seed = course.seed if seed is None else seed
+    seed, integrated = settle(course, seed, integrated)  # a student release: its own seed, integrated
     started = datetime.now(timezone.utc)
     clock = time.monotonic()
     runs, outcomes = run_chapters(course, located, chapters, RunOptions(tier, integrated, seed))

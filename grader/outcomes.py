@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 STATUSES = ("passed", "failed", "error", "timeout", "skipped")
+# How an outcome begins when the grader itself, not the student's code, could not check something.
+GRADER_FAULT = "the grader could not check this"
 
 
 @dataclass(frozen=True)

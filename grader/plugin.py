@@ -19,7 +19,8 @@ from . import diagnosis
 from .checks import Mismatch
 from .course import Chapter, Course
 from .errors import CourseError
-from .outcomes import TestOutcome
+from .outcomes import GRADER_FAULT, TestOutcome
+from .release.hook import reference_for
 from .remote import Session, StudentFault, StudentModule
 
 
@@ -46,8 +47,18 @@ def _classify(error: BaseException) -> dict[str, Any]:
     if isinstance(error, AssertionError):
         text = str(error).split("\nassert ")[0].strip() or "a check failed"
         return {"status": "failed", "message": text}
-    return {"status": "error",
-            "message": f"the grader could not check this ({type(error).__name__}: {str(error)[:300]})"}
+    return {"status": "error", "message": f"{GRADER_FAULT} ({type(error).__name__}: {str(error)[:300]})"}
+
+
+def _plain(value: Any, depth: int = 0) -> Any:
+    """Recorded data as JSON can hold it: anything else (a student's object) becomes its repr."""
+    if value is None or type(value) in (bool, int, float, str):
+        return value
+    if type(value) in (list, tuple) and depth < 8:
+        return [_plain(v, depth + 1) for v in value]
+    if type(value) is dict and depth < 8:
+        return {str(k): _plain(v, depth + 1) for k, v in value.items()}
+    return repr(value)[:200]
 
 
 def _recorded_data(item: pytest.Item) -> dict[str, list]:
@@ -58,7 +69,7 @@ def _recorded_data(item: pytest.Item) -> dict[str, list]:
     return data
 
 
-@dataclass
+@dataclass(eq=False)  # pytest keeps its plugins in sets: hashed by identity
 class JudgePlugin:
     course: Course
     contexts: dict[Path, ChapterContext]
@@ -126,11 +137,16 @@ class JudgePlugin:
     @pytest.fixture(scope="module")
     def reference(self, request: pytest.FixtureRequest) -> SimpleNamespace:
         """The reference chapter, imported here in the judge, with the public names of the
-        earlier chapters it builds on (so chapter 7's tests can use the reference BackpropLayer)."""
+        earlier chapters it builds on (so chapter 7's tests can use the reference BackpropLayer).
+        A student release answers from recorded answers instead (grader/release/)."""
+        context = self.contexts[Path(request.path).resolve()]
+        with reference_for(self.course, context, lambda: self._import_reference(context.chapter.number)) as namespace:
+            yield namespace
+
+    def _import_reference(self, number: int) -> SimpleNamespace:
         folder = str(self.course.reference)
         if folder not in sys.path:
             sys.path.insert(0, folder)
-        number = self.contexts[Path(request.path).resolve()].chapter.number
         names: dict[str, Any] = {}
         for n in (*self.course.closure(number), number):
             module = importlib.import_module(self.course.chapter(n).module)
@@ -157,7 +173,7 @@ class JudgePlugin:
     def record(self, request: pytest.FixtureRequest) -> Callable[[str, Any], None]:
         """Attach data to this test's outcome (the scorecard draws pictures from it); values
         recorded under one key, by one test or several of a criterion, are kept as a list."""
-        return lambda key, value: request.node.user_properties.append((key, value))
+        return lambda key, value: request.node.user_properties.append((key, _plain(value)))
 
     # running
 

@@ -17,6 +17,7 @@ from .course import Chapter, Course
 from .errors import CourseError, GraderError
 from .outcomes import ChapterRun, TestOutcome
 from .plugin import ChapterContext, JudgePlugin
+from .release.oracle import is_release
 from .remote import Session
 from .sandbox.channel import WorkerSpec
 from .submission import Submission
@@ -46,7 +47,7 @@ def prepare_workdir(course: Course, submission: Submission, chapter: Chapter, fo
         if integrated and submission.has(number):
             (folder / earlier.file).write_bytes(submission.sources[number])
             origin[earlier.file] = "student"
-        else:
+        elif not is_release(course):  # a student release has none: the import names what is missing
             shutil.copyfile(course.reference / earlier.file, folder / earlier.file)
             origin[earlier.file] = "reference"
     return origin

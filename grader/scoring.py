@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 
 from .course import Chapter, Course, Criterion
-from .outcomes import ChapterRun, Diagnosis, TestOutcome
+from .outcomes import GRADER_FAULT, ChapterRun, Diagnosis, TestOutcome
 
 HIDDEN_MESSAGES = {
     "failed": "some hidden checks failed",
@@ -79,8 +79,9 @@ def criterion_points(criterion: Criterion, passed: int, total: int) -> Fraction:
 def _message(criterion: Criterion, first_bad: TestOutcome | None, status: str) -> str:
     if first_bad is None:
         return ""
-    not_implemented = first_bad.message.startswith("not implemented yet")
-    if criterion.visibility == "hidden" and status in HIDDEN_MESSAGES and not not_implemented:
+    # Neither "not implemented yet" nor a fault of the grader's gives a hidden check away.
+    said_plainly = first_bad.message.startswith(("not implemented yet", GRADER_FAULT))
+    if criterion.visibility == "hidden" and status in HIDDEN_MESSAGES and not said_plainly:
         return HIDDEN_MESSAGES[status]
     return first_bad.message
 
