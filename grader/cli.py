@@ -151,3 +151,127 @@ def list_command(submission: Path | None, course_path: Path | None) -> None:
         else:
             state = "present" if located.has(ch.number) else "missing"
         click.echo(f"  {ch.number}  {ch.title:<28} {ch.max_score:>3} pts  {ch.file:<24} {state}")
+
+
+# --- batch grading (grader/batch/): imported only when these commands run ---------------------
+
+@main.command("batch")
+@click.argument("submissions", type=click.Path(path_type=Path))
+@click.option("--course", "course_path", type=click.Path(path_type=Path), default=None,
+              help="course.yaml to use (default: found by walking up from here).")
+@click.option("--report-dir", type=click.Path(path_type=Path), default=None,
+              help="Where the class report goes (default: reports/class of the course).")
+@click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
+              help="Submissions graded at the same time on this machine (default: its cores).")
+@click.option("--resume/--no-resume", default=True, show_default=True,
+              help="Skip submissions whose results are still valid (same files, course, grader and seed).")
+@click.option("--shard", default=None, metavar="I/N", help="Grade only the I-th of N slices of the class (CI matrices).")
+@click.option("--scheduler", default=None, metavar="ADDRESS",
+              help="Grade on a Dask cluster (tls://host:8786); needs `pip install 'grader[dask]'`.")
+@click.option("--seed", type=int, default=None, help="Override the course's seed.")
+@click.option("--sandbox", type=click.Choice(TIERS), default="auto", show_default=True,
+              help="How student code is isolated.")
+@click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=None, metavar="SECONDS",
+              help="Wall-clock limit per submission (default: the course's chapter limits added up, plus 60 s).")
+@reporting_errors
+def batch_command(submissions: Path, course_path: Path | None, report_dir: Path | None, jobs: int | None,
+                  resume: bool, shard: str | None, scheduler: str | None, seed: int | None, sandbox: str,
+                  timeout: float | None) -> None:
+    """Grade a class: every folder or .zip in SUBMISSIONS is one student's submission."""
+    from .batch import BatchOptions, run_batch
+    from .batch.entries import parse_shard
+    from .batch.progress import Progress
+    from .batch.summary import batch_lines
+    from .errors import UsageError
+    if scheduler and jobs:
+        raise UsageError("--jobs is for this machine; with --scheduler the cluster's workers set the pace")
+    course = _course(course_path)
+    options = BatchOptions(jobs=jobs, resume=resume, shard=parse_shard(shard) if shard else None,
+                           scheduler=scheduler, seed=seed, sandbox=sandbox, timeout=timeout)
+    summary = run_batch(course=course, submissions=submissions, options=options, progress=Progress(),
+                        report_dir=report_dir or course.root / "reports" / "class")
+    for line in batch_lines(summary):
+        click.echo(line)
+    sys.exit(0 if summary.complete else 1)
+
+
+@main.command("merge")
+@click.argument("folders", metavar="DIR...", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--report-dir", type=click.Path(path_type=Path), default=None,
+              help="Where the merged class report goes (default: reports/class of the course found from here).")
+@reporting_errors
+def merge_command(folders: tuple[Path, ...], report_dir: Path | None) -> None:
+    """Merge the report folders of `grade batch --shard` runs into one class overview."""
+    from .batch import merge_batches
+    from .batch.summary import merge_lines
+    target = report_dir or _course(None).root / "reports" / "class"
+    summary = merge_batches(sources=list(folders), report_dir=target)
+    for line in merge_lines(summary):
+        click.echo(line)
+    sys.exit(0 if all(r.status == "graded" for r in summary.records) and not summary.refusals else 1)
+
+
+# --- the self-test (grader/selftest/): imported only when it runs ------------------------------
+
+@main.command("selftest")
+@click.option("--course", "course_path", type=click.Path(path_type=Path), default=None,
+              help="course.yaml to use (default: found by walking up from here).")
+@click.option("--report-dir", type=click.Path(path_type=Path), default=None,
+              help="Where selftest.html, selftest.json and each grading's scorecard go "
+                   "(default: reports/selftest of the course).")
+@click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
+              help="Gradings run at the same time (default: one per core).")
+@click.option("--sandbox", type=click.Choice(TIERS), default="auto", show_default=True,
+              help="How the graded code is isolated.")
+@click.option("-v", "--verbose", is_flag=True, help="Print each grading as it finishes.")
+@reporting_errors
+def selftest_command(course_path: Path | None, report_dir: Path | None, jobs: int | None, sandbox: str,
+                     verbose: bool) -> None:
+    """Prove the rubric: grade the reference, the starters and the whole mistake bank, print the
+    sensitivity matrix, and fail if a mistake goes undetected, a harmless variant loses points or
+    a criterion catches nothing."""
+    from .selftest import run_selftest
+
+    course = _course(course_path)
+    progress = (lambda g, done, total: click.echo(f"[{done}/{total}] {g.run.name}  {g.seconds:.1f} s", err=True)
+                ) if verbose else None
+    result = run_selftest(course=course, report_dir=report_dir or course.root / "reports" / "selftest",
+                          jobs=jobs, sandbox=sandbox, progress=progress)
+    click.echo(result.text)
+    sys.exit(0 if result.passed else 1)
+
+
+# --- student releases (grader/release/): imported only when the command runs -------------------
+
+@main.command("release")
+@click.argument("out_dir", type=click.Path(path_type=Path))
+@click.option("--course", "course_path", type=click.Path(path_type=Path), default=None,
+              help="course.yaml to use (default: found by walking up from here).")
+@click.option("--also", "extra", multiple=True, type=click.Path(path_type=Path), metavar="DIR",
+              help="More submissions to record and verify with: a submission folder, or a folder of them "
+                   "(one per subfolder). Repeatable.")
+@click.option("--check", "check", multiple=True, type=click.Path(path_type=Path), metavar="DIR",
+              help="Submissions to verify the release with but not record from: proves the recorded answers "
+                   "cover them. Repeatable.")
+@click.option("--bank/--no-bank", default=True, show_default=True,
+              help="Record and verify with every entry of the mistake bank too (covers more of a student's paths).")
+@click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
+              help="Gradings run at the same time (default: one per core).")
+@click.option("--sandbox", type=click.Choice(TIERS), default="auto", show_default=True,
+              help="How the graded code is isolated.")
+@click.option("-v", "--verbose", is_flag=True, help="Print each grading as it finishes.")
+@reporting_errors
+def release_command(out_dir: Path, course_path: Path | None, extra: tuple[Path, ...], check: tuple[Path, ...],
+                    bank: bool, jobs: int | None, sandbox: str, verbose: bool) -> None:
+    """Write the repository students receive into OUT_DIR: the starters, the grader, course.yaml,
+    a README, a Makefile and a CI workflow, with the reference's answers recorded as data (no
+    reference code). Fails, keeping nothing, unless the release grades every recorded grading
+    exactly as this tree does."""
+    from .release.build import build_release
+
+    progress = (lambda phase, ran, done, total: click.echo(
+        f"[{phase} {done}/{total}] {ran.grading.name}  {ran.seconds:.1f} s", err=True)) if verbose else None
+    summary = build_release(course=_course(course_path), out=out_dir, jobs=jobs, sandbox=sandbox, extra=extra,
+                            check=check, bank=bank, progress=progress)
+    for line in summary.lines():
+        click.echo(line)

@@ -1,0 +1,41 @@
+"""What `grade batch` and `grade merge` print when they end: counts, what was not graded and why,
+and where the class report is. Pure functions of the summaries, so the commands stay thin."""
+
+from __future__ import annotations
+
+from .merge import MergeSummary
+from .run import BatchSummary
+
+
+def _counts(graded: int, reused: int, refused: int, errors: int) -> str:
+    parts = [f"graded {graded}"]
+    if reused:
+        parts.append(f"unchanged since the last run {reused}")
+    parts += [f"refused {refused}", f"not graded {errors}"]
+    return " · ".join(parts)
+
+
+def batch_lines(summary: BatchSummary) -> list[str]:
+    records = summary.records
+    lines = [_counts(sum(r.status == "graded" and not r.reused for r in records), summary.reused,
+                     summary.count("refused") + len(summary.refusals), summary.count("error"))]
+    lines += [f"  refused: {r.name}: {r.reason}" for r in summary.refusals]
+    lines += [f"  {'refused' if r.status == 'refused' else 'not graded'}: {r.student}: {r.reason}"
+              for r in records if r.status != "graded"]
+    lines += _where(summary.files.overview, summary.files.grades)
+    return lines
+
+
+def merge_lines(summary: MergeSummary) -> list[str]:
+    records = summary.records
+    lines = [f"merged {len(records)} student{'s' if len(records) != 1 else ''}: "
+             + _counts(sum(r.status == "graded" for r in records), 0,
+                       sum(r.status == "refused" for r in records) + len(summary.refusals),
+                       sum(r.status == "error" for r in records))]
+    lines += [f"  warning: {warning}" for warning in summary.warnings]
+    lines += _where(summary.files.overview, summary.files.grades)
+    return lines
+
+
+def _where(overview, grades) -> list[str]:
+    return [f"overview: {overview}", f"grades:   {grades}"]

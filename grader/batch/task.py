@@ -1,0 +1,155 @@
+"""One submission's task: run its judge in a child process under a wall-clock limit and return
+plain JSON. The local pool and Dask workers run this same function, so both grade the same way;
+student code never runs in the process calling it (it runs in the judge's sandboxed worker).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import grader
+
+from ..sandbox.identity import SandboxUser, privileged, uids_of
+from ..sandbox.sweep import kill_user
+from .judge import PARENT_ENV
+
+STDERR_TAIL = 2000    # characters of a failed judge's stderr kept for its reason
+SCRATCH_PREFIX = "grade-batch-"
+
+# The judges this process is waiting for, so an interrupted batch can stop them all.
+_running: set[subprocess.Popen] = set()
+_running_lock = threading.Lock()
+
+
+def _descendants(root: int) -> list[int]:
+    """The processes started, directly or not, by `root` (read before killing it: once it is gone
+    its children are re-parented and no longer traceable)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            text = (entry / "stat").read_text()
+        except OSError:
+            continue
+        fields = text[text.rfind(")") + 2:].split()
+        if len(fields) > 1 and fields[1].isdigit():
+            children.setdefault(int(fields[1]), []).append(int(entry.name))
+    found, todo = [], [root]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+def _kill_tree(process: subprocess.Popen) -> None:
+    """SIGKILL a judge, everything it started, and (as root) every sandbox user it handed out."""
+    stray = _descendants(process.pid) if Path("/proc").is_dir() else []
+    for pid_or_group, kill in ((process.pid, os.killpg), *((pid, os.kill) for pid in stray)):
+        try:
+            kill(pid_or_group, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+    if privileged():
+        # A worker that double-forked out of every group still runs as one of these users.
+        for uid in uids_of(process.pid):
+            kill_user(SandboxUser(uid, uid))
+
+
+def kill_judge(process: subprocess.Popen) -> None:
+    _kill_tree(process)
+    process.communicate()
+
+
+def kill_running_judges() -> None:
+    """Stop every judge this process is waiting for (an interrupted batch); their waiting threads
+    then reap them and report the submissions as not graded."""
+    with _running_lock:
+        running = list(_running)
+    for process in running:
+        if process.poll() is None:
+            _kill_tree(process)
+
+
+def _environment(scratch: Path) -> dict[str, str]:
+    package_root = str(Path(grader.__file__).resolve().parent.parent)
+    path = os.environ.get("PYTHONPATH")
+    return {**os.environ,
+            # The judge imports the very grader this process runs, installed or not.
+            "PYTHONPATH": package_root + (os.pathsep + path if path else ""),
+            PARENT_ENV: str(os.getpid()),
+            # Whatever a killed judge leaves in its temporary folders goes with this scratch folder.
+            "TMPDIR": str(scratch)}
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def sweep_stale_scratch() -> None:
+    """Remove the scratch folders of batches that were killed (SIGKILL leaves no time to clean):
+    each is named for the process that made it, so a folder whose process is gone is stale."""
+    root = Path(tempfile.gettempdir())
+    for folder in root.glob(f"{SCRATCH_PREFIX}*-*"):
+        owner = folder.name[len(SCRATCH_PREFIX):].split("-", 1)[0]
+        if owner.isdigit() and not _alive(int(owner)):
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def _reason(code: int, stderr: bytes) -> str:
+    lines = [line for line in stderr.decode("utf-8", errors="replace")[-STDERR_TAIL:].splitlines() if line.strip()]
+    if lines:
+        return lines[-1].removeprefix("grade: ")
+    if code < 0:
+        return f"the judge was killed by {signal.Signals(-code).name}"
+    return f"the judge exited with status {code}"
+
+
+def grade_task(job: dict[str, Any]) -> dict[str, Any]:
+    """Grade one job (bundle.job_json) and return {student, status, files | reason, seconds, host}."""
+    student, timeout = job["student"], float(job["timeout"])
+    started = time.monotonic()
+    answer: dict[str, Any] = {"student": student, "host": socket.gethostname(), "grader_version": grader.__version__}
+    with tempfile.TemporaryDirectory(prefix=f"{SCRATCH_PREFIX}{os.getpid()}-") as scratch_name:
+        scratch = Path(scratch_name)
+        os.chmod(scratch, 0o711)   # sandbox users may pass through to their own work folders
+        out = scratch / "out"
+        process = subprocess.Popen(
+            [sys.executable, "-m", "grader.batch.judge", str(out)],
+            stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            start_new_session=True, env=_environment(scratch), cwd=scratch,
+        )
+        with _running_lock:
+            _running.add(process)
+        try:
+            _, stderr = process.communicate(json.dumps(job).encode(), timeout=timeout)
+        except subprocess.TimeoutExpired:
+            kill_judge(process)
+            return {**answer, "status": "error", "seconds": round(time.monotonic() - started, 3),
+                    "reason": f"grading took longer than the limit of {timeout:g} s and was stopped"}
+        finally:
+            with _running_lock:
+                _running.discard(process)
+        if process.returncode != 0 or not (out / "results.json").is_file():
+            return {**answer, "status": "error", "seconds": round(time.monotonic() - started, 3),
+                    "reason": _reason(process.returncode, stderr)}
+        files = {path.name: path.read_text(encoding="utf-8") for path in sorted(out.iterdir()) if path.is_file()}
+    return {**answer, "status": "graded", "files": files, "seconds": round(time.monotonic() - started, 3)}
