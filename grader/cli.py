@@ -18,9 +18,8 @@ import click
 from . import __version__
 from .course import Course, find_course, load_course
 from .errors import GraderError
-from .grading import grade
-from .report import FORMATS, parse_formats, write_reports
-from .sandbox.tiers import TIERS
+from .report import FORMATS, parse_formats
+from .sandbox.tiers import TIERS, warm_up
 from .scorecard import Scorecard
 from .submission import locate_submission
 from .terminal import render_terminal
@@ -90,6 +89,10 @@ def grading_options(command: Callable) -> Callable:
 
 def _run(numbers: list[int], *, submission, course_path, report_dir, formats, seed, integrated, sandbox,
          fail_under, verbose) -> None:
+    warm_up(sandbox)  # the sandbox probe's worker starts while pytest and Jinja2 load
+    from .grading import grade
+    from .report import write_reports
+
     course = _course(course_path)
     card = grade(course=course, submission=submission or course.exercises, chapters=numbers,
                  sandbox=sandbox, integrated=integrated, seed=seed)

@@ -14,10 +14,8 @@ from .github import annotations
 from .gradescope import gradescope_json
 from .html import write_html
 from .junit import junit_xml
+from .formats import DEFAULT_FORMATS, FORMATS
 from .markdown import markdown_summary
-
-FORMATS = ("html", "junit", "gradescope", "markdown", "github")
-DEFAULT_FORMATS = ("html",)
 
 FILENAMES = {"junit": "junit.xml", "gradescope": "gradescope.json", "markdown": "summary.md",
              "github": "github-annotations.txt"}
@@ -31,18 +29,6 @@ class Reports:
     @property
     def index(self) -> Path | None:
         return next((path for path in self.files if path.name == "index.html"), None)
-
-
-def parse_formats(text: str) -> tuple[str, ...]:
-    """'html,junit' -> ('html', 'junit'): known names only, each once, in the order given."""
-    names = [name.strip().lower() for name in text.split(",") if name.strip()]
-    unknown = [name for name in names if name not in FORMATS]
-    if unknown:
-        raise ValueError(f"unknown format{'s' if len(unknown) > 1 else ''} {', '.join(map(repr, unknown))}; "
-                         f"choose from {', '.join(FORMATS)} (comma-separated)")
-    if not names:
-        raise ValueError(f"no format given; choose from {', '.join(FORMATS)} (comma-separated)")
-    return tuple(dict.fromkeys(names))
 
 
 def write_reports(card: Scorecard, report_dir: Path, formats: tuple[str, ...] = DEFAULT_FORMATS, *,

@@ -18,6 +18,7 @@ from __future__ import annotations
 import functools
 import shutil
 import sys
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -136,9 +137,24 @@ PROCESS_NOTE_EXPOSED = ("process tier: this tier cannot hide files from the stud
                         "whatever {who} can read, reference solutions and hidden tests included")
 
 
-@functools.lru_cache(maxsize=None)
+_probe_lock = threading.Lock()
+
+
 def _probe(tier: str) -> list[str] | str:
-    """Start one worker under `tier` to see what it can set up (or why it cannot start)."""
+    """Start one worker under `tier` to see what it can set up (or why it cannot start); once per
+    process, whichever thread asks first."""
+    with _probe_lock:
+        return _run_probe(tier)
+
+
+def warm_up(requested: str) -> None:
+    """Probe the tier `requested` will most likely use, in the background, while the caller goes on."""
+    tier = "process" if requested == "process" else "bwrap"
+    threading.Thread(target=_probe, args=(tier,), name="sandbox-probe", daemon=True).start()
+
+
+@functools.lru_cache(maxsize=None)
+def _run_probe(tier: str) -> list[str] | str:
     from .channel import probe_worker  # the channel launches workers through this module
 
     if tier == "bwrap" and shutil.which("bwrap") is None:
