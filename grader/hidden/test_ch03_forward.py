@@ -1,25 +1,13 @@
 """Hidden tests of chapter 3: Layer.forward and Network.forward with injected weights and biases,
 compared with the reference built in the judge from the same numbers."""
 
-import contextlib
-import random
-
 import pytest
 
 from grader.checks import expect
 from grader.hidden.gates import gate_tests
+from grader.hidden.support import judge_random_untouched
 
 test_imports, test_standard_library_only = gate_tests(3)
-
-
-@contextlib.contextmanager
-def judge_random_untouched():
-    """The reference constructors seed the global random generator; keep the judge's as it was."""
-    state = random.getstate()
-    try:
-        yield
-    finally:
-        random.setstate(state)
 
 
 def vector(rng, n, low=-1.5, high=1.5):

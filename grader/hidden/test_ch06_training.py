@@ -6,28 +6,17 @@ Each criterion is kept to its own part where it can be: the step's loss is check
 network as it stands (whatever the update did), the epoch's mean with learning_rate=0, and train
 against the student's own train_epoch when it differs from the reference."""
 
-import contextlib
-import random
 
 import pytest
 
 from grader.checks import check, difference, expect
 from grader.remote import StudentFault
 from grader.hidden.gates import gate_tests
+from grader.hidden.support import judge_random_untouched
 
 test_imports, test_standard_library_only = gate_tests(6)
 
 LEARNING_RATE = 0.3  # not the default 0.01, so a hard-coded rate shows
-
-
-@contextlib.contextmanager
-def judge_random_untouched():
-    """The reference constructors seed the global random generator; keep the judge's as it was."""
-    state = random.getstate()
-    try:
-        yield
-    finally:
-        random.setstate(state)
 
 
 def vector(rng, n, low=-1.0, high=1.0):
