@@ -62,12 +62,18 @@ def _formats(ctx: click.Context, param: click.Parameter, value: str) -> tuple[st
         raise click.BadParameter(str(error), ctx=ctx, param=param) from None
 
 
+# Options several commands share, defined once.
+course_option = click.option("--course", "course_path", type=click.Path(path_type=Path), default=None,
+                             help="course.yaml to use (default: found by walking up from here).")
+sandbox_option = click.option("--sandbox", type=click.Choice(TIERS), default="auto", show_default=True,
+                              help="How student code is isolated.")
+
+
 def grading_options(command: Callable) -> Callable:
     options = [
         click.option("--submission", type=click.Path(path_type=Path), default=None,
                      help="Folder with the chapter files (default: the course's exercises/)."),
-        click.option("--course", "course_path", type=click.Path(path_type=Path), default=None,
-                     help="course.yaml to use (default: found by walking up from here)."),
+        course_option,
         click.option("--report-dir", type=click.Path(path_type=Path), default=None,
                      help="Where results.json and the scorecards go (default: reports/ of the course)."),
         click.option("--format", "formats", default="html", show_default=True, callback=_formats,
@@ -76,8 +82,7 @@ def grading_options(command: Callable) -> Callable:
         click.option("--seed", type=int, default=None, help="Override the course's seed."),
         click.option("--integrated", is_flag=True,
                      help="Grade with your own earlier chapters instead of the reference versions."),
-        click.option("--sandbox", type=click.Choice(TIERS), default="auto", show_default=True,
-                     help="How student code is isolated."),
+        sandbox_option,
         click.option("--fail-under", type=float, default=None,
                      help="Exit 0 when the score reaches this many points, even if some checks failed."),
         click.option("-v", "--verbose", is_flag=True, help="Show the failing call, expected and actual values."),
@@ -140,7 +145,7 @@ def all_command(**options) -> None:
 
 @main.command("list")
 @click.option("--submission", type=click.Path(path_type=Path), default=None)
-@click.option("--course", "course_path", type=click.Path(path_type=Path), default=None)
+@course_option
 @reporting_errors
 def list_command(submission: Path | None, course_path: Path | None) -> None:
     """Show the chapters, their points, and which chapter files the submission has."""
@@ -160,8 +165,7 @@ def list_command(submission: Path | None, course_path: Path | None) -> None:
 
 @main.command("batch")
 @click.argument("submissions", type=click.Path(path_type=Path))
-@click.option("--course", "course_path", type=click.Path(path_type=Path), default=None,
-              help="course.yaml to use (default: found by walking up from here).")
+@course_option
 @click.option("--report-dir", type=click.Path(path_type=Path), default=None,
               help="Where the class report goes (default: reports/class of the course).")
 @click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
@@ -172,8 +176,7 @@ def list_command(submission: Path | None, course_path: Path | None) -> None:
 @click.option("--scheduler", default=None, metavar="ADDRESS",
               help="Grade on a Dask cluster (tls://host:8786); needs `pip install 'grader[dask]'`.")
 @click.option("--seed", type=int, default=None, help="Override the course's seed.")
-@click.option("--sandbox", type=click.Choice(TIERS), default="auto", show_default=True,
-              help="How student code is isolated.")
+@sandbox_option
 @click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=None, metavar="SECONDS",
               help="Wall-clock limit per submission (default: the course's chapter limits added up, plus 60 s).")
 @reporting_errors
@@ -217,15 +220,13 @@ def merge_command(folders: tuple[Path, ...], report_dir: Path | None) -> None:
 # --- the self-test (grader/selftest/): imported only when it runs ------------------------------
 
 @main.command("selftest")
-@click.option("--course", "course_path", type=click.Path(path_type=Path), default=None,
-              help="course.yaml to use (default: found by walking up from here).")
+@course_option
 @click.option("--report-dir", type=click.Path(path_type=Path), default=None,
               help="Where selftest.html, selftest.json and each grading's scorecard go "
                    "(default: reports/selftest of the course).")
 @click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
               help="Gradings run at the same time (default: one per core).")
-@click.option("--sandbox", type=click.Choice(TIERS), default="auto", show_default=True,
-              help="How the graded code is isolated.")
+@sandbox_option
 @click.option("-v", "--verbose", is_flag=True, help="Print each grading as it finishes.")
 @reporting_errors
 def selftest_command(course_path: Path | None, report_dir: Path | None, jobs: int | None, sandbox: str,
@@ -248,8 +249,7 @@ def selftest_command(course_path: Path | None, report_dir: Path | None, jobs: in
 
 @main.command("release")
 @click.argument("out_dir", type=click.Path(path_type=Path))
-@click.option("--course", "course_path", type=click.Path(path_type=Path), default=None,
-              help="course.yaml to use (default: found by walking up from here).")
+@course_option
 @click.option("--also", "extra", multiple=True, type=click.Path(path_type=Path), metavar="DIR",
               help="More submissions to record and verify with: a submission folder, or a folder of them "
                    "(one per subfolder). Repeatable.")
@@ -260,8 +260,7 @@ def selftest_command(course_path: Path | None, report_dir: Path | None, jobs: in
               help="Record and verify with every entry of the mistake bank too (covers more of a student's paths).")
 @click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
               help="Gradings run at the same time (default: one per core).")
-@click.option("--sandbox", type=click.Choice(TIERS), default="auto", show_default=True,
-              help="How the graded code is isolated.")
+@sandbox_option
 @click.option("-v", "--verbose", is_flag=True, help="Print each grading as it finishes.")
 @reporting_errors
 def release_command(out_dir: Path, course_path: Path | None, extra: tuple[Path, ...], check: tuple[Path, ...],
