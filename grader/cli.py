@@ -96,11 +96,12 @@ def _run(numbers: list[int], *, submission, course_path, report_dir, formats, se
          fail_under, verbose) -> None:
     warm_up(sandbox)  # the sandbox probe's worker starts while pytest and Jinja2 load
     from .grading import grade
+    from .release.source import source_for
     from .report import write_reports
 
     course = _course(course_path)
-    card = grade(course=course, submission=submission or course.exercises, chapters=numbers,
-                 sandbox=sandbox, integrated=integrated, seed=seed)
+    card = grade(course=course, reference=source_for(course), submission=submission or course.exercises,
+                 chapters=numbers, sandbox=sandbox, integrated=integrated, seed=seed)
     reports = write_reports(card, report_dir or course.root / "reports", formats)
     click.echo(render_terminal(card, color=_use_color(), verbose=verbose))
     for line in reports.console:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from . import __version__
 from .course import Course
-from .release.oracle import settle
+from .reference import ReferenceSource
 from .runner import RunOptions, run_chapters
 from .sandbox.tiers import resolve_tier
 from .scorecard import Scorecard
@@ -17,17 +17,18 @@ from .scoring import score_chapters
 from .submission import locate_submission
 
 
-def grade(*, course: Course, submission: Path, chapters: list[int], sandbox: str = "auto",
-          integrated: bool = False, seed: int | None = None) -> Scorecard:
-    """Run the hidden tests of `chapters` against the submission folder and score them."""
+def grade(*, course: Course, reference: ReferenceSource, submission: Path, chapters: list[int],
+          sandbox: str = "auto", integrated: bool = False, seed: int | None = None) -> Scorecard:
+    """Run the hidden tests of `chapters` against the submission folder and score them, with
+    reference answers from `reference`."""
     for number in chapters:
         course.chapter(number)  # an unknown chapter is a usage error before anything runs
     tier, note = resolve_tier(sandbox)
     located = locate_submission(submission, course)
-    seed, integrated = settle(course, seed, integrated)  # a student release: its own seed, integrated
+    seed, integrated = reference.settle(seed, integrated)  # a student release: its own seed, integrated
     started = datetime.now(timezone.utc)
     clock = time.monotonic()
-    runs, outcomes = run_chapters(course, located, chapters, RunOptions(tier, integrated, seed))
+    runs, outcomes = run_chapters(course, located, chapters, RunOptions(tier, integrated, seed), reference)
     return Scorecard(
         grader_version=__version__,
         course_title=course.title, course_version=course.version, course_sha256=course.sha256,

@@ -4,13 +4,11 @@ of a failed gate, and records one TestOutcome per test."""
 
 from __future__ import annotations
 
-import importlib
 import random
 import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any, Callable
 
 import pytest
@@ -20,7 +18,7 @@ from .checks import Mismatch
 from .course import Chapter, Course
 from .errors import CourseError
 from .outcomes import GRADER_FAULT, TestOutcome
-from .release.hook import reference_for
+from .reference import ReferenceSource
 from .remote import Session, StudentFault, StudentModule
 
 
@@ -74,6 +72,7 @@ class JudgePlugin:
     course: Course
     contexts: dict[Path, ChapterContext]
     seed: int
+    source: ReferenceSource
     outcomes: list[TestOutcome] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     _failed: set[str] = field(default_factory=set)
@@ -135,23 +134,10 @@ class JudgePlugin:
         return StudentModule(worker)
 
     @pytest.fixture(scope="module")
-    def reference(self, request: pytest.FixtureRequest) -> SimpleNamespace:
-        """The reference chapter, imported here in the judge, with the public names of the
-        earlier chapters it builds on (so chapter 7's tests can use the reference BackpropLayer).
-        A student release answers from recorded answers instead (grader/release/)."""
-        context = self.contexts[Path(request.path).resolve()]
-        with reference_for(self.course, context, lambda: self._import_reference(context.chapter.number)) as namespace:
+    def reference(self, request: pytest.FixtureRequest) -> Any:
+        """The reference chapter, as the grading's reference source gives it (grader/reference.py)."""
+        with self.source.namespace(self.contexts[Path(request.path).resolve()]) as namespace:
             yield namespace
-
-    def _import_reference(self, number: int) -> SimpleNamespace:
-        folder = str(self.course.reference)
-        if folder not in sys.path:
-            sys.path.insert(0, folder)
-        names: dict[str, Any] = {}
-        for n in (*self.course.closure(number), number):
-            module = importlib.import_module(self.course.chapter(n).module)
-            names.update((k, v) for k, v in vars(module).items() if not k.startswith("_"))
-        return SimpleNamespace(**names)
 
     @pytest.fixture(scope="module")
     def student_source(self, request: pytest.FixtureRequest) -> str:

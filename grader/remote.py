@@ -13,6 +13,7 @@ from being written).
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import itertools
 import math
@@ -246,6 +247,10 @@ class Session:
         self.generation += 1
         self.channel = Channel(self.spec, self.stdout, self.stderr)
         try:
+            if self.spec.sealed:
+                self._send({"op": "install", "modules": [
+                    {"module": m.module, "file": m.file, "code": base64.b64encode(m.code).decode()}
+                    for m in self.spec.sealed]}, f"import {self.module}")
             handle = self._send({"op": "import", "module": self.module}, f"import {self.module}")
         except StudentFault as fault:
             self._import_fault = fault
@@ -315,7 +320,7 @@ class Session:
 
     def _send(self, message: dict, description: str) -> Any:
         self.last_call = description
-        if message["op"] != "import":
+        if message["op"] not in ("import", "install"):
             self.module_proxy()  # restart the worker first if an earlier test killed it
         assert self.channel is not None
         remaining = self.deadline - time.monotonic()

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import math
 import os
-import shutil
 import tempfile
 import time
 from dataclasses import dataclass
@@ -17,9 +16,9 @@ from .course import Chapter, Course
 from .errors import CourseError, GraderError
 from .outcomes import ChapterRun, TestOutcome
 from .plugin import ChapterContext, JudgePlugin
-from .release.oracle import is_release
+from .reference import ReferenceSource
 from .remote import Session
-from .sandbox.channel import WorkerSpec
+from .sandbox.channel import SealedModule, WorkerSpec
 from .submission import Submission
 
 # pytest must not pick up anything from the submission, the current folder or installed plugins.
@@ -35,35 +34,49 @@ class RunOptions:
     seed: int = 0
 
 
-def prepare_workdir(course: Course, submission: Submission, chapter: Chapter, folder: Path,
-                    integrated: bool) -> dict[str, str]:
-    """Copy into `folder` the student's chapter file and the earlier chapters it imports: the
-    reference's (isolated grading) or the student's own (`integrated`). Returns who wrote each."""
+@dataclass(frozen=True)
+class Workdir:
+    """A chapter's worker folder and what the worker starts with."""
+
+    origin: dict[str, str]              # file name -> who wrote it: "student" or "reference"
+    sealed: tuple[SealedModule, ...]    # earlier chapters the worker gets as code, not files
+
+    @property
+    def student_files(self) -> tuple[str, ...]:
+        return tuple(f for f, who in self.origin.items() if who == "student")
+
+
+def prepare_workdir(reference: ReferenceSource, course: Course, submission: Submission, chapter: Chapter,
+                    folder: Path, integrated: bool) -> Workdir:
+    """Put into `folder` the student's chapter file, and the student's earlier chapters it imports
+    when `integrated`. The reference's earlier chapters never go there: the worker gets them
+    sealed (grader/reference.py), so no reference file is within the student's reach."""
     folder.mkdir(parents=True)
     (folder / chapter.file).write_bytes(submission.sources[chapter.number])
     origin = {chapter.file: "student"}
+    sealed = []
     for number in course.closure(chapter.number):
         earlier = course.chapter(number)
         if integrated and submission.has(number):
             (folder / earlier.file).write_bytes(submission.sources[number])
             origin[earlier.file] = "student"
-        elif not is_release(course):  # a student release has none: the import names what is missing
-            shutil.copyfile(course.reference / earlier.file, folder / earlier.file)
+        elif (module := reference.sealed(number)) is not None:
+            sealed.append(module)
             origin[earlier.file] = "reference"
-    return origin
+    return Workdir(origin, tuple(sealed))
 
 
-def _session_factory(chapter: Chapter, folder: Path, student_files: tuple[str, ...], tier: str):
+def _session_factory(chapter: Chapter, folder: Path, workdir: Workdir, tier: str):
     limits = chapter.limits
-    spec = WorkerSpec(workdir=folder, student_files=student_files, tier=tier,
+    spec = WorkerSpec(workdir=folder, student_files=workdir.student_files, tier=tier,
                       cpu_seconds=math.ceil(limits.chapter_timeout) + 1,
-                      memory_bytes=limits.memory_mb << 20)
+                      memory_bytes=limits.memory_mb << 20, sealed=workdir.sealed)
     return lambda: Session(spec, chapter.module, request_timeout=limits.request_timeout,
                            chapter_timeout=limits.chapter_timeout, output_bytes=limits.output_kb << 10)
 
 
-def run_chapters(course: Course, submission: Submission, numbers: list[int],
-                 options: RunOptions) -> tuple[list[ChapterRun], list[TestOutcome]]:
+def run_chapters(course: Course, submission: Submission, numbers: list[int], options: RunOptions,
+                 reference: ReferenceSource) -> tuple[list[ChapterRun], list[TestOutcome]]:
     """Grade the chapters `numbers` of `submission`; faults in student code become outcomes."""
     runs: dict[int, ChapterRun] = {}
     contexts: dict[Path, ChapterContext] = {}
@@ -78,12 +91,12 @@ def run_chapters(course: Course, submission: Submission, numbers: list[int],
                 runs[number] = ChapterRun(number, "missing", note=f"{chapter.file} was not found in the submission")
                 continue
             folder = Path(scratch) / f"chapter-{number:02d}"
-            origins[number] = prepare_workdir(course, submission, chapter, folder, options.integrated)
-            student_files = tuple(f for f, who in origins[number].items() if who == "student")
+            workdir = prepare_workdir(reference, course, submission, chapter, folder, options.integrated)
+            origins[number] = workdir.origin
             source = submission.sources[number].decode("utf-8-sig", errors="replace")  # as import does: a BOM is no code
             contexts[chapter.tests_path.resolve()] = ChapterContext(
-                chapter, source, _session_factory(chapter, folder, student_files, options.tier))
-        plugin = JudgePlugin(course, contexts, options.seed)
+                chapter, source, _session_factory(chapter, folder, workdir, options.tier))
+        plugin = JudgePlugin(course, contexts, options.seed, reference)
         if contexts:
             _run_pytest([str(path) for path in contexts], plugin)
     for context in contexts.values():

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from ..errors import GraderError
 from ..grading import grade
+from ..release.source import source_for
 from ..report import write_reports
 from .bundle import job_from_json, write_bundle
 
@@ -46,8 +47,8 @@ def run(out: Path, job_text: str) -> None:
         course = job.course.materialize(Path(scratch) / "course")
         submission = Path(scratch) / "submission"
         write_bundle(job.bundle, submission)
-        card = grade(course=course, submission=submission, chapters=[ch.number for ch in course.chapters],
-                     sandbox=job.sandbox, seed=job.seed)
+        card = grade(course=course, reference=source_for(course), submission=submission,
+                     chapters=[ch.number for ch in course.chapters], sandbox=job.sandbox, seed=job.seed)
     # The scorecards name the entry in the class folder, not this process's scratch folder.
     write_reports(replace(card, submission_path=job.label), out, ("html",))
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from ..course import HIDDEN_DIR, Course
-from ..errors import CourseError, UsageError
+from ..errors import CourseError
 from .values import dumps
 
 FORMAT = 1
@@ -74,22 +74,3 @@ def load_oracle(course: Course) -> Oracle:
     path = oracle_path(course)
     status = path.stat()
     return _load(path, (status.st_mtime_ns, status.st_size))
-
-
-def settle(course: Course, seed: int | None, integrated: bool) -> tuple[int, bool]:
-    """The seed and mode a grading uses. In a student release: the oracle's seed (another one is
-    refused: every recorded answer belongs to the inputs that seed makes) and the student's own
-    earlier chapters, since a release has no reference chapters to isolate a chapter with."""
-    if not is_release(course):
-        return (course.seed if seed is None else seed), integrated
-    oracle = load_oracle(course)
-    if seed is not None and seed != oracle.seed:
-        raise UsageError(f"--seed {seed} cannot be used here: this is a student release, whose recorded "
-                         f"answers belong to seed {oracle.seed}")
-    if course.seed != oracle.seed:
-        raise CourseError(f"{course.path.name}: seed {course.seed} is not {oracle.seed}, the seed this "
-                          f"release's answers were recorded with; put it back")
-    if hidden_tests_digest() != oracle.hidden_tests:
-        raise CourseError(f"the hidden tests in {HIDDEN_DIR} are not the ones this release's answers were "
-                          f"recorded with (grader {oracle.grader_version}); restore them from the release")
-    return oracle.seed, True

@@ -15,6 +15,7 @@ from ..errors import GraderError
 from ..grading import grade
 from ..scorecard import Scorecard
 from .oracle import ORACLE_DIR, is_release, load_oracle
+from .source import ReplayReference
 
 
 def starter_problems(card: Scorecard) -> list[str]:
@@ -40,8 +41,8 @@ def main() -> int:
             return 2
         oracle = load_oracle(course)
         clock = time.monotonic()
-        card = grade(course=course, submission=course.root / ORACLE_DIR / "starters",
-                     chapters=[ch.number for ch in course.chapters])
+        card = grade(course=course, reference=ReplayReference(course),
+                     submission=course.root / ORACLE_DIR / "starters", chapters=[ch.number for ch in course.chapters])
     except GraderError as error:
         print(f"grade: error: {error}", file=sys.stderr)
         return error.exit_code

@@ -65,6 +65,16 @@ class Capture:
 
 
 @dataclass(frozen=True)
+class SealedModule:
+    """A module the worker installs before any student code runs: compiled code (marshal bytes of
+    this interpreter) with no file behind it. How earlier reference chapters reach a worker."""
+
+    module: str     # the name it is imported by
+    file: str       # the file name a chapter of that name would have (its `__file__` is there)
+    code: bytes
+
+
+@dataclass(frozen=True)
 class WorkerSpec:
     """Everything needed to start a worker for one chapter."""
 
@@ -73,6 +83,7 @@ class WorkerSpec:
     tier: str
     cpu_seconds: int
     memory_bytes: int
+    sealed: tuple[SealedModule, ...] = ()  # installed, in this order, before the chapter is imported
     file_bytes: int = 16 << 20     # largest file it may write
     open_files: int = 64
     disk_bytes: int = 64 << 20     # bwrap tier: size of the tmpfs that is its only writable folder
