@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import os
+import signal
 import sys
 import traceback
 from pathlib import Path
@@ -17,7 +18,7 @@ import click
 
 from . import __version__
 from .course import Course, find_course, load_course
-from .errors import GraderError
+from .errors import GraderError, UsageError
 from .report import FORMATS, parse_formats
 from .sandbox.tiers import TIERS, warm_up
 from .scorecard import Scorecard
@@ -144,6 +145,44 @@ def all_command(**options) -> None:
     _run([ch.number for ch in course.chapters], **options)
 
 
+def _stop_watching(*_: object) -> None:
+    raise KeyboardInterrupt
+
+
+@main.command("watch")
+@click.argument("numbers", metavar="N [N...]", type=int, nargs=-1, required=True)
+@click.option("--submission", type=click.Path(path_type=Path), default=None,
+              help="Folder with the chapter files (default: the course's exercises/).")
+@course_option
+@click.option("--report-dir", type=click.Path(path_type=Path), default=None,
+              help="Where results.json and the scorecards go (default: reports/ of the course).")
+@click.option("--integrated", is_flag=True,
+              help="Grade with your own earlier chapters, and again when one of them is saved.")
+@sandbox_option
+@click.option("-v", "--verbose", is_flag=True, help="Show the failing call, expected and actual values.")
+@reporting_errors
+def watch_command(numbers: tuple[int, ...], submission: Path | None, course_path: Path | None,
+                  report_dir: Path | None, integrated: bool, sandbox: str, verbose: bool) -> None:
+    """Grade chapters now and again each time you save one: `grade watch 2 3`. Ctrl-C stops."""
+    warm_up(sandbox)
+    from .release.source import source_for
+    from .watch import CLEAR, WatchOptions, watch
+
+    course = _course(course_path)
+    for number in numbers:
+        course.chapter(number)  # an unknown chapter is a usage error before anything runs
+    folder = submission or course.exercises
+    if not folder.is_dir():
+        raise UsageError(f"--submission {folder}: no such folder")
+    tty = sys.stdout.isatty()
+    options = WatchOptions(submission=folder.resolve(), report_dir=(report_dir or course.root / "reports").resolve(),
+                           integrated=integrated, sandbox=sandbox, color=_use_color(), verbose=verbose)
+    signal.signal(signal.SIGTERM, _stop_watching)  # `kill` stops it as cleanly as Ctrl-C does
+    watch(course, source_for(course), numbers, options,
+          show=lambda screen: click.echo((CLEAR if tty else "\n") + screen))
+    click.echo("\nstopped watching; the scorecard no longer reloads itself.")
+
+
 @main.command("list")
 @click.option("--submission", type=click.Path(path_type=Path), default=None)
 @course_option
@@ -189,7 +228,6 @@ def batch_command(submissions: Path, course_path: Path | None, report_dir: Path 
     from .batch.entries import parse_shard
     from .batch.progress import Progress
     from .batch.summary import batch_lines
-    from .errors import UsageError
     if scheduler and jobs:
         raise UsageError("--jobs is for this machine; with --scheduler the cluster's workers set the pace")
     course = _course(course_path)

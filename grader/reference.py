@@ -71,13 +71,25 @@ class LiveReference:
         """The reference chapter, imported here in the judge, with the public names of the earlier
         chapters it builds on (so chapter 7's tests can use the reference BackpropLayer)."""
         folder = str(self.course.reference)
-        if folder not in sys.path:
-            sys.path.insert(0, folder)
+        if sys.path[:1] != [folder]:
+            sys.path[:] = [folder, *(p for p in sys.path if p != folder)]
+        modules = [self.course.chapter(n).module for n in (*self.course.closure(number), number)]
+        if any(not self._ours(sys.modules.get(name)) for name in modules):
+            # Another course's reference chapters of the same names (a warm judge may have loaded
+            # them before forking): this course's own must be imported afresh.
+            for chapter in self.course.chapters:
+                sys.modules.pop(chapter.module, None)
         names: dict[str, Any] = {}
-        for n in (*self.course.closure(number), number):
-            module = importlib.import_module(self.course.chapter(n).module)
+        for name in modules:
+            module = importlib.import_module(name)
             names.update((k, v) for k, v in vars(module).items() if not k.startswith("_"))
         return SimpleNamespace(**names)
+
+    def _ours(self, module: Any) -> bool:
+        """Whether `module` is absent or this course's own reference file."""
+        file = getattr(module, "__file__", None) if module is not None else None
+        return module is None or (file is not None
+                                  and Path(file).resolve().parent == self.course.reference.resolve())
 
 
 @functools.lru_cache(maxsize=32)

@@ -22,9 +22,14 @@ from .sandbox.channel import SealedModule, WorkerSpec
 from .submission import Submission
 
 # pytest must not pick up anything from the submission, the current folder or installed plugins.
-PYTEST_ARGS = ["-p", "no:cacheprovider", "-p", "no:terminal", "-p", "no:warnings", "-p", "no:doctest",
-               "-p", "no:junitxml", "-p", "no:pastebin", "--noconftest", "-c", os.devnull,
-               "--capture=sys"]
+# Nor does it need most of pytest's own plugins: each one blocked is start-up time saved (the
+# unraisable-exception plugin alone runs gc.collect() twice per session). The hidden tests use no
+# bare `assert` (their checks raise Mismatch with a message), so rewriting them buys nothing.
+UNUSED_PLUGINS = ("cacheprovider", "terminal", "warnings", "doctest", "junitxml", "pastebin", "unraisableexception",
+                  "threadexception", "faulthandler", "logging", "debugging", "unittest", "legacypath", "tmpdir",
+                  "monkeypatch", "recwarn", "setuponly", "setupplan", "stepwise", "subtests")
+PYTEST_ARGS = [*(arg for name in UNUSED_PLUGINS for arg in ("-p", f"no:{name}")), "--noconftest", "-c", os.devnull,
+               "--capture=sys", "--assert=plain"]
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,7 @@
-"""One submission's task: run its judge in a child process under a wall-clock limit and return
-plain JSON. The local pool and Dask workers run this same function, so both grade the same way;
-student code never runs in the process calling it (it runs in the judge's sandboxed worker).
+"""One submission's task: run its judge in a process of its own (forked from a warm server,
+grader/warm.py) under a wall-clock limit and return plain JSON. The local pool and Dask workers
+run this same function, so both grade the same way; student code never runs in the process
+calling it (it runs in the judge's sandboxed worker).
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ import shutil
 import signal
 import socket
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -22,13 +22,14 @@ import grader
 
 from ..sandbox.identity import SandboxUser, privileged, uids_of
 from ..sandbox.sweep import kill_user
+from ..warm import WarmJudge, shared_server
 from .judge import PARENT_ENV
 
 STDERR_TAIL = 2000    # characters of a failed judge's stderr kept for its reason
 SCRATCH_PREFIX = "grade-batch-"
 
 # The judges this process is waiting for, so an interrupted batch can stop them all.
-_running: set[subprocess.Popen] = set()
+_running: set[WarmJudge] = set()
 _running_lock = threading.Lock()
 
 
@@ -54,7 +55,7 @@ def _descendants(root: int) -> list[int]:
     return found
 
 
-def _kill_tree(process: subprocess.Popen) -> None:
+def _kill_tree(process: WarmJudge) -> None:
     """SIGKILL a judge, everything it started, and (as root) every sandbox user it handed out."""
     stray = _descendants(process.pid) if Path("/proc").is_dir() else []
     for pid_or_group, kill in ((process.pid, os.killpg), *((pid, os.kill) for pid in stray)):
@@ -68,9 +69,9 @@ def _kill_tree(process: subprocess.Popen) -> None:
             kill_user(SandboxUser(uid, uid))
 
 
-def kill_judge(process: subprocess.Popen) -> None:
+def kill_judge(process: WarmJudge) -> None:
     _kill_tree(process)
-    process.communicate()
+    process.wait()
 
 
 def kill_running_judges() -> None:
@@ -83,13 +84,15 @@ def kill_running_judges() -> None:
             _kill_tree(process)
 
 
-def _environment(scratch: Path) -> dict[str, str]:
+def _server_environment() -> dict[str, str]:
     package_root = str(Path(grader.__file__).resolve().parent.parent)
     path = os.environ.get("PYTHONPATH")
-    return {**os.environ,
-            # The judge imports the very grader this process runs, installed or not.
-            "PYTHONPATH": package_root + (os.pathsep + path if path else ""),
-            PARENT_ENV: str(os.getpid()),
+    # The judges import the very grader this process runs, installed or not.
+    return {**os.environ, "PYTHONPATH": package_root + (os.pathsep + path if path else "")}
+
+
+def _environment(scratch: Path, parent: int) -> dict[str, str]:
+    return {**_server_environment(), PARENT_ENV: str(parent),
             # Whatever a killed judge leaves in its temporary folders goes with this scratch folder.
             "TMPDIR": str(scratch)}
 
@@ -131,16 +134,17 @@ def grade_task(job: dict[str, Any]) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix=f"{SCRATCH_PREFIX}{os.getpid()}-") as scratch_name:
         scratch = Path(scratch_name)
         os.chmod(scratch, 0o711)   # sandbox users may pass through to their own work folders
-        out = scratch / "out"
-        process = subprocess.Popen(
-            [sys.executable, "-m", "grader.batch.judge", str(out)],
-            stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-            start_new_session=True, env=_environment(scratch), cwd=scratch,
-        )
+        out, job_file, errors = scratch / "out", scratch / "job.json", scratch / "judge.err"
+        job_file.write_text(json.dumps(job), encoding="utf-8")
+        # A judge forked from the warm server: a process of its own per submission, as before,
+        # without paying the interpreter's and pytest's start-up again.
+        server = shared_server(_server_environment())
+        process = server.start("grader.batch.judge", [str(out)], cwd=scratch, env=_environment(scratch, server.pid),
+                               stdin=job_file, stdout=Path(os.devnull), stderr=errors)
         with _running_lock:
             _running.add(process)
         try:
-            _, stderr = process.communicate(json.dumps(job).encode(), timeout=timeout)
+            process.wait(timeout)
         except subprocess.TimeoutExpired:
             kill_judge(process)
             return {**answer, "status": "error", "seconds": round(time.monotonic() - started, 3),
@@ -150,6 +154,6 @@ def grade_task(job: dict[str, Any]) -> dict[str, Any]:
                 _running.discard(process)
         if process.returncode != 0 or not (out / "results.json").is_file():
             return {**answer, "status": "error", "seconds": round(time.monotonic() - started, 3),
-                    "reason": _reason(process.returncode, stderr)}
+                    "reason": _reason(process.returncode, errors.read_bytes() if errors.is_file() else b"")}
         files = {path.name: path.read_text(encoding="utf-8") for path in sorted(out.iterdir()) if path.is_file()}
     return {**answer, "status": "graded", "files": files, "seconds": round(time.monotonic() - started, 3)}

@@ -7,7 +7,7 @@ holds no reference implementation in any readable form.
     oracle.py    the recorded answers as a file, and what a grading in a release may use
     replay.py    replay in a release: the oracle answers; a judge's computation on the student's
                  own data is answered by the student's own earlier chapter; anything else errors
-    source.py    the reference sources a release plugs into the engine (replay, recording)
+    source.py    which reference source a course folder needs: live, recording (record.py) or replay
     plan.py      which gradings record the answers and verify the release (pure)
     build.py     `grade release`: record, write the release, verify it, or fail loudly
     tree.py      the files of the release

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from .. import __version__
+from .. import __version__, warm
 from ..course import Course
 from ..errors import CourseError, UsageError
 from ..mistakes import load_bank
@@ -182,19 +182,16 @@ def _environment(pythonpath: Path, **extra: str) -> dict[str, str]:
 
 
 def _grade_command(grading: Grading, course_yaml: Path, submission: Path, report_dir: Path, sandbox: str) -> list[str]:
-    return [sys.executable, "-m", "grader", "chapter", *map(str, grading.chapters), "--course", str(course_yaml),
+    return ["chapter", *map(str, grading.chapters), "--course", str(course_yaml),
             "--submission", str(submission), "--report-dir", str(report_dir), "--sandbox", sandbox,
             "--format", "junit"]
 
 
 def _run(grading: Grading, command: list[str], env: dict, cwd: Path, report_dir: Path) -> Ran:
     started = time.monotonic()
-    try:
-        done = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=RUN_SECONDS,
-                              stdin=subprocess.DEVNULL)
-        code, stderr = done.returncode, done.stderr
-    except subprocess.TimeoutExpired:
-        code, stderr = -1, f"no result within {RUN_SECONDS:g} s"
+    # A warm judge of the grader PYTHONPATH names: this tree's while recording, the release's own
+    # while verifying it (one fork server each).
+    code, _, stderr = warm.run("grader", command, cwd=cwd, env=env, timeout=RUN_SECONDS)
     results_path = report_dir / "results.json"
     results = json.loads(results_path.read_text(encoding="utf-8")) \
         if code in (0, 1) and results_path.is_file() else None

@@ -13,11 +13,15 @@ comes from the oracle or it is an error, so a student cannot be compared with th
 
 from __future__ import annotations
 
+import contextlib
 import os
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Iterator, Mapping
 
+from ..course import Course
+from ..errors import CourseError, UsageError
 from ..remote import Remote, Session
-from .space import Question, RefObject, Reply, Step, UnrecordedQuestion, current_test
+from .oracle import HIDDEN_DIR, hidden_tests_digest, load_oracle
+from .space import Question, RefObject, Reply, Space, Step, UnrecordedQuestion, current_test
 from .values import METHOD, OBJECT, to_wire
 
 MISSES_ENV = "GRADE_ORACLE_MISSES"  # set by `grade release` while it verifies a release
@@ -176,3 +180,51 @@ def noted(error: UnrecordedQuestion) -> UnrecordedQuestion:
         except OSError:
             pass  # the verification then still sees the criterion's error in results.json
     return error
+
+
+class ReplayReference:
+    """A student release: answers from the recorded oracle, questions it cannot answer about an
+    earlier chapter from the student's own earlier chapter, in the sandbox."""
+
+    def __init__(self, course: Course):
+        self.course = course
+
+    def settle(self, seed: int | None, integrated: bool) -> tuple[int, bool]:
+        """The oracle's seed (another one is refused: every recorded answer belongs to the inputs
+        that seed makes), and integrated, since there are no reference chapters to isolate with."""
+        oracle = load_oracle(self.course)
+        if seed is not None and seed != oracle.seed:
+            raise UsageError(f"--seed {seed} cannot be used here: this is a student release, whose recorded "
+                             f"answers belong to seed {oracle.seed}")
+        if self.course.seed != oracle.seed:
+            raise CourseError(f"{self.course.path.name}: seed {self.course.seed} is not {oracle.seed}, the seed "
+                              f"this release's answers were recorded with; put it back")
+        if hidden_tests_digest() != oracle.hidden_tests:
+            raise CourseError(f"the hidden tests in {HIDDEN_DIR} are not the ones this release's answers were "
+                              f"recorded with (grader {oracle.grader_version}); restore them from the release")
+        return oracle.seed, True
+
+    def sealed(self, number: int) -> None:
+        return None  # nothing to give: the import names the missing chapter
+
+    @contextlib.contextmanager
+    def namespace(self, context: Any) -> Iterator[Any]:
+        number = context.chapter.number
+        oracle = load_oracle(self.course)
+        names = oracle.names.get(number, {})
+        fallback = StudentFallback(number, names, {ch.number: ch.module for ch in self.course.chapters},
+                                   _session_opener(context))
+        try:
+            yield Space(number, dict.fromkeys(names), ReplayAnswerer(oracle.answers, fallback)).namespace
+        finally:
+            fallback.close()
+
+
+def _session_opener(context: Any) -> Callable[[str], Session]:
+    """Workers for the student's earlier chapters: the chapter's own folder, sandbox and limits,
+    another module imported."""
+    def open_session(module: str) -> Session:
+        template = context.new_session()  # not started: only its settings are borrowed
+        return Session(template.spec, module, request_timeout=template.request_timeout,
+                       chapter_timeout=template.chapter_timeout, output_bytes=template.stdout.cap)
+    return open_session

@@ -15,7 +15,7 @@ from ..errors import GraderError
 from ..grading import grade
 from ..scorecard import Scorecard
 from .oracle import ORACLE_DIR, is_release, load_oracle
-from .source import ReplayReference
+from .replay import ReplayReference
 
 
 def starter_problems(card: Scorecard) -> list[str]:

@@ -1,5 +1,6 @@
-"""Runs the self-test's gradings: each one the real `grade` command, in its own process, on a
-submission folder assembled from the reference (or the starters) and the bank's sources."""
+"""Runs the self-test's gradings: each one the real `grade` command, in its own process (a warm
+judge), on a submission folder assembled from the reference (or the starters) and the bank's
+sources."""
 
 from __future__ import annotations
 
@@ -7,14 +8,14 @@ import json
 import os
 import re
 import shutil
-import subprocess
-import sys
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 from typing import Callable
 
+from .. import warm
 from ..course import Course
+from ..warm import COURSE_ENV
 from .plan import Run
 from .verdict import Graded
 
@@ -45,18 +46,15 @@ def grade_run(run: Run, course: Course, scratch: Path, reports: Path, sandbox: s
     """`grade chapter ...` on the run's submission, as a student would run it; its results.json."""
     report_dir = reports / slug(run.name)
     shutil.rmtree(report_dir, ignore_errors=True)
-    command = [sys.executable, "-m", "grader", "chapter", *map(str, run.chapters), "--course", str(course.path),
-               "--submission", str(assemble(run, course, scratch)), "--report-dir", str(report_dir),
-               "--sandbox", sandbox, "--format", "html", *(["--integrated"] if run.integrated else [])]
-    env = {**os.environ, "NO_COLOR": "1",
+    argv = ["chapter", *map(str, run.chapters), "--course", str(course.path),
+            "--submission", str(assemble(run, course, scratch)), "--report-dir", str(report_dir),
+            "--sandbox", sandbox, "--format", "html", *(["--integrated"] if run.integrated else [])]
+    # A warm judge (grader/warm.py) with the course pre-loaded: the real `grade` command, in a
+    # process of its own, without its start-up.
+    env = {**os.environ, "NO_COLOR": "1", COURSE_ENV: str(course.path),
            "PYTHONPATH": os.pathsep.join(filter(None, [str(PACKAGE_ROOT), os.environ.get("PYTHONPATH")]))}
     started = time.monotonic()
-    try:
-        done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=RUN_SECONDS,
-                              stdin=subprocess.DEVNULL)
-        code, stderr = done.returncode, done.stderr
-    except subprocess.TimeoutExpired:
-        code, stderr = -1, f"no result within {RUN_SECONDS:g} s"
+    code, _, stderr = warm.run("grader", argv, cwd=Path.cwd(), env=env, timeout=RUN_SECONDS)
     seconds = round(time.monotonic() - started, 2)
     results_path = report_dir / "results.json"
     results = json.loads(results_path.read_text(encoding="utf-8")) if code in (0, 1) and results_path.is_file() else None

@@ -1,0 +1,214 @@
+"""`grade watch`: grade some chapters, then grade a chapter again each time a file it depends on
+is saved, showing the latest result in place and what changed since the run before.
+
+The watching process is a warm judge: it has imported everything and loaded the course and its
+reference once. Each grading runs in a child forked from it (a fresh pytest session, its own
+sandboxed workers, never reused), which hands back the chapters' results; this process merges
+them with the other chapters' latest ones and writes results.json and the scorecard, whose pages
+reload themselves while watch runs.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import signal
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Callable, Iterable
+
+from .course import Course
+from .errors import GraderError
+from .reference import ReferenceSource
+from .scorecard import Scorecard
+
+REFRESH_SECONDS = 1       # how often an open scorecard reloads itself while watch runs
+STOP_GRACE = 10.0         # seconds a grading has to wind down (kill its workers) after Ctrl-C
+CLEAR = "\x1b[H\x1b[2J"   # cursor home, clear screen: the latest result replaces the one before
+MAX_CHANGES = 8           # criteria listed by name in "changed: ..."
+
+
+@dataclass(frozen=True)
+class Watched:
+    """What `grade watch` grades: the chapters, and which of them a saved file sends back to grading."""
+
+    chapters: tuple[int, ...]
+    regrade: dict[str, tuple[int, ...]]   # file name -> the watched chapters that use it
+
+    def affected(self, names: Iterable[str]) -> tuple[int, ...]:
+        return tuple(sorted({n for name in names for n in self.regrade.get(name, ())}))
+
+
+def watched(course: Course, chapters: Iterable[int], integrated: bool) -> Watched:
+    """A chapter is graded again when its own file is saved, and, with `integrated`, when the file
+    of an earlier chapter it imports is (isolated grading uses the reference's instead)."""
+    numbers = tuple(sorted(set(chapters)))
+    regrade: dict[str, set[int]] = {}
+    for number in numbers:
+        for used in ((number, *course.closure(number)) if integrated else (number,)):
+            regrade.setdefault(course.chapter(used).file, set()).add(number)
+    return Watched(numbers, {name: tuple(sorted(ns)) for name, ns in regrade.items()})
+
+
+def merge(previous: Scorecard | None, latest: Scorecard, order: tuple[int, ...]) -> Scorecard:
+    """The latest grading's chapters, with the other watched chapters as they were last graded."""
+    if previous is None:
+        return latest
+    chapters = {ch.number: ch for ch in previous.chapters}
+    chapters.update((ch.number, ch) for ch in latest.chapters)
+    return replace(latest, chapters=tuple(chapters[n] for n in order if n in chapters))
+
+
+def changes(previous: Scorecard | None, latest: Scorecard) -> list[str]:
+    """"ch2-sigmoid: failed → passed", for every criterion whose status moved."""
+    if previous is None:
+        return []
+    before = {c.id: c.status for ch in previous.chapters for c in ch.criteria}
+    return [f"{c.id}: {before[c.id]} \u2192 {c.status}" for ch in latest.chapters for c in ch.criteria
+            if c.id in before and before[c.id] != c.status]
+
+
+# --- grading in a forked child -------------------------------------------------------------------
+
+def _interrupt(*_: object) -> None:
+    raise KeyboardInterrupt  # pytest then ends the session, and its fixtures stop the workers
+
+
+def grade_forked(grade: Callable[[], Scorecard]) -> Scorecard:
+    """Run `grade` in a child forked from this warm process; its Scorecard comes back pickled
+    (judge to judge: no student code runs in either). Ctrl-C here stops the child cleanly."""
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: one grading, then gone
+        os.close(read_end)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)   # the parent decides when a grading stops
+        signal.signal(signal.SIGTERM, _interrupt)
+        code = 0
+        try:
+            data = pickle.dumps(("card", grade()))
+        except BaseException as error:  # told to the parent, which shows it as the result
+            data = pickle.dumps(("error", f"{type(error).__name__}: {error}"))
+            code = 1
+        with os.fdopen(write_end, "wb") as out:
+            out.write(data)
+        os._exit(code)
+    os.close(write_end)
+    try:
+        with os.fdopen(read_end, "rb") as answer:
+            data = answer.read()
+        os.waitpid(pid, 0)
+    except BaseException:
+        _stop(pid)
+        raise
+    kind, value = pickle.loads(data) if data else ("error", "the grading stopped without a result")
+    if kind == "error":
+        raise GraderError(f"the grading failed: {value}")
+    return value
+
+
+def _stop(pid: int) -> None:
+    """Ask a child grading to stop, wait for it to stop its workers, then make sure it is gone."""
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    deadline = time.monotonic() + STOP_GRACE
+    while time.monotonic() < deadline:
+        done, _ = os.waitpid(pid, os.WNOHANG)
+        if done:
+            return
+        time.sleep(0.02)
+    os.kill(pid, signal.SIGKILL)
+    os.waitpid(pid, 0)
+
+
+# --- the loop ----------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class WatchOptions:
+    submission: Path
+    report_dir: Path
+    integrated: bool = False
+    sandbox: str = "auto"
+    seed: int | None = None
+    color: bool = False
+    verbose: bool = False
+
+
+def watch(course: Course, reference: ReferenceSource, chapters: Iterable[int], options: WatchOptions,
+          show: Callable[[str], None], stop: object | None = None) -> Scorecard | None:
+    """Grade `chapters`, then again on every save, until Ctrl-C (or `stop`, a threading.Event, is
+    set). `show` receives the whole screen's text each time. Returns the last scorecard."""
+    import watchfiles
+
+    from .grading import grade
+    from .terminal import render_terminal
+    from .report.writer import write_reports
+
+    plan = watched(course, chapters, options.integrated)
+    _warm_up(course, reference)
+    card: Scorecard | None = None
+
+    def run(numbers: tuple[int, ...], why: str) -> None:
+        nonlocal card
+        started = time.monotonic()
+        try:
+            latest = grade_forked(lambda: grade(course=course, reference=reference, submission=options.submission,
+                                                chapters=list(numbers), sandbox=options.sandbox,
+                                                integrated=options.integrated, seed=options.seed))
+        except GraderError as error:
+            show(_screen(options, plan, [f"grade: error: {error}"], None, why, started, render_terminal))
+            return
+        moved = changes(card, latest)
+        card = merge(card, latest, plan.chapters)
+        write_reports(card, options.report_dir, ("html",), refresh=REFRESH_SECONDS)
+        show(_screen(options, plan, moved, card, why, started, render_terminal))
+
+    try:
+        run(plan.chapters, "first run")
+        names = set(plan.regrade)
+        for batch in watchfiles.watch(options.submission, watch_filter=lambda _, path: Path(path).name in names,
+                                      debounce=400, step=20, stop_event=stop, recursive=False):
+            saved = sorted({Path(path).name for _, path in batch})
+            numbers = plan.affected(saved)
+            if numbers:
+                run(numbers, f"{', '.join(saved)} saved")
+    except KeyboardInterrupt:
+        pass
+    finally:
+        if card is not None:  # the pages stop reloading once nobody rewrites them
+            write_reports(card, options.report_dir, ("html",))
+    return card
+
+
+def _warm_up(course: Course, reference: ReferenceSource) -> None:
+    """Load now what every grading would load first, so that each forked child starts warm."""
+    from . import warm
+    from .reference import LiveReference
+
+    for name in warm.PRELOAD:
+        __import__(name)
+    if isinstance(reference, LiveReference):
+        for chapter in course.chapters:
+            reference.load(chapter.number)
+            reference.sealed(chapter.number)
+
+
+def _screen(options: WatchOptions, plan: Watched, moved: list[str], card: Scorecard | None, why: str,
+            started: float, render: Callable[..., str]) -> str:
+    chapters = " ".join(map(str, plan.chapters))
+    lines = [f"grade watch · chapter{'s' if len(plan.chapters) > 1 else ''} {chapters} · {options.submission}"
+             f"{' · integrated' if options.integrated else ''}",
+             f"{time.strftime('%H:%M:%S')} · {why} · graded in {time.monotonic() - started:.2f} s"]
+    if card is not None:
+        shown = moved[:MAX_CHANGES] + ([f"and {len(moved) - MAX_CHANGES} more"] if len(moved) > MAX_CHANGES else [])
+        lines.append("changed: " + ("; ".join(shown) if shown else "nothing since the last run"))
+    else:
+        lines += moved
+    lines.append("")
+    if card is not None:
+        lines.append(render(card, color=options.color, verbose=options.verbose))
+        lines.append(f"scorecard: {options.report_dir / 'index.html'} (reloads itself while this runs)")
+    lines.append("watching for saves · Ctrl-C to stop")
+    return "\n".join(lines)
