@@ -6,11 +6,12 @@ The yardstick is a bare `python -m pytest` of one empty test with plugin autoloa
 any pytest-based grader pays per run on this machine. Measured beside it, alternating run by run
 so that the machine's load falls on both alike:
 
-- one-shot `grade chapter N` on the reference (a real subprocess, report included), N = 1..6;
+- one-shot `grade chapter N` on the reference (a real subprocess, report included), N = 1..6,
+  plain and answered by the resident judge (grader/resident.py) a student's terminal uses;
 - `grade watch`: from saving a chapter file to the new results.json (chapters 1..6);
 - `grade batch --jobs 1` of submissions holding chapters 1..6: seconds per submission.
 
-Goals (issue 14): one-shot <= 1.5x, watch <= 0.5x, batch <= 1.5x per submission.
+Goals: one-shot <= 1.5x, watch <= 0.5x, batch <= 1.5x per submission.
 """
 
 from __future__ import annotations
@@ -62,6 +63,29 @@ def one_shot(yardstick: Yardstick, runs: int, reports: Path) -> dict[int, tuple[
             mine.append(wall([*GRADE, "chapter", str(number), "--submission", "reference",
                               "--report-dir", str(reports)]))
         found[number] = (statistics.median(mine), statistics.median(theirs))
+    return found
+
+
+def resident(yardstick: Yardstick, runs: int, reports: Path, scratch: Path) -> dict[int, tuple[float, float]]:
+    """As one_shot, answered by the resident judge (a first run starts it; it is then stopped)."""
+    runtime = scratch / "runtime"
+    runtime.mkdir()
+    env = {**os.environ, "GRADE_RESIDENT": "1", "XDG_RUNTIME_DIR": str(runtime)}
+    command = [str(Path(sys.executable).parent / "grade"), "chapter", "1", "--submission", "reference",
+               "--report-dir", str(reports)]
+    wall(command, env=env)
+    _wait_for(lambda: list(runtime.glob("*/judge-*.sock")), 60)
+    found = {}
+    try:
+        for number in FIRST_SIX:
+            command[2] = str(number)
+            mine, theirs = [], []
+            for _ in range(runs):
+                theirs.append(yardstick.run())
+                mine.append(wall(command, env=env))
+            found[number] = (statistics.median(mine), statistics.median(theirs))
+    finally:
+        subprocess.run(["pkill", "-f", "grader.resident serve"], check=False)
     return found
 
 
@@ -138,6 +162,8 @@ def main() -> None:
         print(f"{'measurement':<28}{'grade (s)':>9}{'yardstick':>12}{'ratio':>8}   goal")
         for number, (mine, theirs) in one_shot(yardstick, args.runs, scratch / "reports").items():
             print(line(f"grade chapter {number}", mine, theirs, 1.5), flush=True)
+        for number, (mine, theirs) in resident(yardstick, args.runs, scratch / "reports", scratch).items():
+            print(line(f"resident: grade chapter {number}", mine, theirs, 1.5), flush=True)
         if not args.skip_watch:
             for number, (mine, theirs) in watch_latency(yardstick, args.runs, scratch).items():
                 print(line(f"watch: save -> results, ch{number}", mine, theirs, 0.5), flush=True)

@@ -123,11 +123,22 @@ class JudgePlugin:
     @pytest.fixture(scope="module")
     def worker(self, request: pytest.FixtureRequest) -> Session:
         context = self.contexts[Path(request.path).resolve()]
-        context.session = context.new_session()
+        if context.session is None:
+            context.session = context.new_session()
+        context.session.begin()
+        self._prestart_after(context)  # the next chapter's worker starts while this one's tests run
         context.started = time.monotonic()
         yield context.session
         context.session.close()
         context.finished = time.monotonic()
+
+    def _prestart_after(self, context: ChapterContext) -> None:
+        following = list(self.contexts.values())
+        for later in following[following.index(context) + 1:]:
+            if later.session is None:
+                later.session = later.new_session()
+                later.session.prestart()
+            return
 
     @pytest.fixture(scope="module")
     def student(self, worker: Session) -> StudentModule:

@@ -229,6 +229,7 @@ class Session:
         self._import_fault: StudentFault | None = None
         self._ids = itertools.count(1)
         self._override: float | None = None
+        self._ready: Channel | None = None   # a worker launched ahead of need (prestart)
 
     # lifecycle
 
@@ -241,11 +242,21 @@ class Session:
         assert self._module is not None
         return self._module
 
+    def prestart(self) -> None:
+        """Launch the worker now, ahead of need: it starts and confines itself while the judge
+        does something else. Nothing of the student's runs until the first request imports it."""
+        if self.channel is None and self._ready is None:
+            self._ready = Channel(self.spec, self.stdout, self.stderr)
+
+    def begin(self) -> None:
+        """The chapter's tests start now: its time limit counts from here."""
+        self.deadline = time.monotonic() + self.chapter_timeout
+
     def _start(self) -> None:
         if self.channel is not None:
             self.restarts += 1
         self.generation += 1
-        self.channel = Channel(self.spec, self.stdout, self.stderr)
+        self.channel, self._ready = self._ready or Channel(self.spec, self.stdout, self.stderr), None
         try:
             if self.spec.sealed:
                 self._send({"op": "install", "modules": [
@@ -263,8 +274,9 @@ class Session:
         self._module = Remote(self, handle._handle, "module", label="")
 
     def close(self) -> None:
-        if self.channel is not None:
-            self.channel.kill()
+        for channel in (self.channel, self._ready):
+            if channel is not None:
+                channel.kill()
 
     @contextlib.contextmanager
     def time_limit(self, seconds: float) -> Iterator[None]:

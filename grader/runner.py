@@ -102,8 +102,17 @@ def run_chapters(course: Course, submission: Submission, numbers: list[int], opt
             contexts[chapter.tests_path.resolve()] = ChapterContext(
                 chapter, source, _session_factory(chapter, folder, workdir, options.tier))
         plugin = JudgePlugin(course, contexts, options.seed, reference)
-        if contexts:
-            _run_pytest([str(path) for path in contexts], plugin)
+        try:
+            if contexts:
+                # The first chapter's worker starts and confines itself while pytest gets ready.
+                first = next(iter(contexts.values()))
+                first.session = first.new_session()
+                first.session.prestart()
+                _run_pytest([str(path) for path in contexts], plugin)
+        finally:
+            for context in contexts.values():  # one pytest never reached: its worker goes too
+                if context.session is not None:
+                    context.session.close()
     for context in contexts.values():
         number = context.chapter.number
         session = context.session

@@ -34,7 +34,7 @@ import sys
 import threading
 import traceback
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 COURSE_ENV = "GRADE_WARM_COURSE"   # a course.yaml the server pre-loads, reference included
 PR_SET_PDEATHSIG = 1
@@ -79,15 +79,21 @@ def _die_with_parent() -> None:
 
 def _run_judge(request: dict[str, Any]) -> int:
     """In the forked child: become the judge `request` describes and run it. Returns its exit code."""
+    streams = [os.open(request.get("stdin") or os.devnull, os.O_RDONLY),
+               os.open(request["stdout"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600),
+               os.open(request["stderr"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)]
+    return become_judge(request, streams)
+
+
+def become_judge(request: dict[str, Any], streams: list[int]) -> int:
+    """In a forked child: take `streams` as standard input, output and error, the request's folder,
+    environment and arguments, and run `python -m module argv`. Returns its exit code."""
     os.setsid()
     _die_with_parent()
-    streams = [(request.get("stdin") or os.devnull, os.O_RDONLY, 0),
-               (request["stdout"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 1),
-               (request["stderr"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 2)]
-    for path, flags, fd in streams:
-        opened = os.open(path, flags, 0o600)
-        os.dup2(opened, fd)
-        os.close(opened)
+    for fd, stream in enumerate(streams):
+        if stream != fd:
+            os.dup2(stream, fd)
+            os.close(stream)
     sys.stdin = open(0, encoding="utf-8", closefd=False)
     sys.stdout = open(1, "w", encoding="utf-8", errors="replace", closefd=False, buffering=1)
     sys.stderr = open(2, "w", encoding="utf-8", errors="backslashreplace", closefd=False, buffering=1)
@@ -155,16 +161,22 @@ def serve() -> None:
         _reap(running)
 
 
-def _reap(running: dict[int, Any]) -> None:
-    while running:
+def ended_children() -> Iterator[tuple[int, int]]:
+    """(pid, exit code) of every child of this process that has ended, without waiting."""
+    while True:
         try:
             pid, status = os.waitpid(-1, os.WNOHANG)
         except ChildProcessError:
             return
         if pid == 0:
             return
+        yield pid, os.waitstatus_to_exitcode(status)
+
+
+def _reap(running: dict[int, Any]) -> None:
+    for pid, code in ended_children():
         if pid in running:
-            _send({"id": running.pop(pid), "exit": os.waitstatus_to_exitcode(status)})
+            _send({"id": running.pop(pid), "exit": code})
 
 
 # --- the client -------------------------------------------------------------------------------

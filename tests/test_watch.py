@@ -19,21 +19,13 @@ from pathlib import Path
 
 import pytest
 
+from polling import wait_for
+
 
 ROOT = Path(__file__).resolve().parent.parent
 GRADE = str(Path(sys.executable).parent / "grade")
 SIGMOID = "    return 1.0 / (1.0 + math.exp(-z))"
 CHROMIUM = next((path for path in map(shutil.which, ("chromium", "chromium-browser")) if path), None)
-
-
-def wait_for(condition, seconds: float, what: str):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        found = condition()
-        if found:
-            return found
-        time.sleep(0.05)
-    raise AssertionError(f"timed out after {seconds:g} s waiting for {what}")
 
 
 class Watcher:
