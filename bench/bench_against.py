@@ -1,18 +1,21 @@
 """This tree's `grade` next to another commit's, side by side in one run: no slower than before?
 
     python bench/bench_against.py REV [--runs N] [--slow-runs N] [--sandbox TIER]
+                                      [--batch N] [--selftest] [--no-chapters]
 
 Checks REV out into a temporary git worktree, then times `grade chapter N` on the reference
 (a real subprocess, report included) with each tree in turn, alternating run by run so that
 whatever else the machine does falls on both alike. Prints the medians and the ratio
 this tree / REV per chapter (1 to 6, and chapter 7, which trains the classifier); a ratio above
-1 is a slowdown.
+1 is a slowdown. `--batch N` and `--selftest` also time `grade batch --jobs 1` of N students
+(chapters 1-6 each) and `grade selftest`, once per tree.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -45,12 +48,54 @@ def compare(trees: dict[str, Path], chapter: int, runs: int, sandbox: str) -> di
     return {name: statistics.median(values) for name, values in times.items()}
 
 
+def timed_command(tree: Path, argv: list[str]) -> float:
+    """One run of `grade argv` with `tree`'s grader, from `tree`."""
+    env = {**os.environ, "PYTHONPATH": str(tree), "NO_COLOR": "1"}
+    start = time.perf_counter()
+    done = subprocess.run([sys.executable, "-m", "grader", *argv], cwd=tree, env=env, stdout=subprocess.DEVNULL,
+                          stderr=subprocess.PIPE, text=True)
+    seconds = time.perf_counter() - start
+    if done.returncode not in (0, 1):
+        sys.exit(f"bench: grade {' '.join(argv)} failed in {tree}: {done.stderr.strip()[-500:]}")
+    return seconds
+
+
+def class_of(students: int, folder: Path) -> Path:
+    """`students` submissions of the reference's chapters 1-6."""
+    for i in range(students):
+        student = folder / f"student-{i:02d}"
+        student.mkdir(parents=True)
+        for chapter in sorted((ROOT / "reference").glob("0[1-6]_*.py")):
+            shutil.copyfile(chapter, student / chapter.name)
+    return folder
+
+
+def compare_commands(trees: dict[str, Path], students: int, selftest: bool) -> None:
+    """`grade batch --jobs 1` of a class and `grade selftest`, once per tree, one after the other."""
+    with tempfile.TemporaryDirectory(prefix="bench-against-") as scratch:
+        commands = {}
+        if students:
+            classroom = class_of(students, Path(scratch) / "class")
+            commands[f"batch of {students}, --jobs 1"] = lambda tree, name: [
+                "batch", str(classroom), "--report-dir", str(Path(scratch) / f"b-{name}"), "--jobs", "1",
+                "--no-resume"]
+        if selftest:
+            commands["selftest"] = lambda tree, name: ["selftest", "--report-dir", str(Path(scratch) / f"s-{name}")]
+        for label, argv in commands.items():
+            seconds = {name: timed_command(tree, argv(tree, i)) for i, (name, tree) in enumerate(trees.items())}
+            mine, theirs = seconds["this tree"], [v for k, v in seconds.items() if k != "this tree"][0]
+            print(f"{label:<26}{mine:>12.1f}{theirs:>18.1f}{mine / theirs:>8.2f}", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("rev", help="the commit to compare with (e.g. HEAD~3, a tag, a hash)")
     parser.add_argument("--runs", type=int, default=5, help="runs per chapter 1-6 and tree (median kept)")
     parser.add_argument("--slow-runs", type=int, default=3, help="runs of chapter 7 per tree")
     parser.add_argument("--sandbox", default="auto", help="the sandbox tier both trees use")
+    parser.add_argument("--batch", type=int, default=0, metavar="N", help="also time `grade batch` of N students")
+    parser.add_argument("--selftest", action="store_true", help="also time `grade selftest`")
+    parser.add_argument("--no-chapters", action="store_true", help="skip the per-chapter timings")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-rev-") as scratch:
         base = Path(scratch) / "tree"
@@ -59,10 +104,12 @@ def main() -> None:
         try:
             trees = {"this tree": ROOT, args.rev: base}
             print(f"{'grade chapter':<15}{'this tree (s)':>15}{args.rev + ' (s)':>18}{'ratio':>8}")
-            for chapter in range(1, 8):
+            for chapter in range(1, 1 if args.no_chapters else 8):
                 medians = compare(trees, chapter, args.runs if chapter < 7 else args.slow_runs, args.sandbox)
                 mine, theirs = medians["this tree"], medians[args.rev]
                 print(f"{chapter:<15}{mine:>15.3f}{theirs:>18.3f}{mine / theirs:>8.2f}")
+            if args.batch or args.selftest:
+                compare_commands(trees, args.batch, args.selftest)
         finally:
             subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(base)], check=False)
 

@@ -299,3 +299,42 @@ def test_merge_refuses_the_same_student_twice_and_different_seeds(graded, tmp_pa
     mixed = run([*GRADE, "merge", str(reference), str(other),
                  "--report-dir", str(tmp_path / "m2")])
     assert mixed.returncode == 2 and "different seed" in mixed.stderr
+
+
+HOSTILE_IN_BATCH = ("hostile-fork-bomb-scores-zero-ch1-matvec", "hostile-kills-everything-scores-zero-ch1-matvec",
+                    "hostile-memory-bomb-scores-zero-ch1-vector-ops", "hostile-daemon-leaves-nothing-ch1")
+ATTACKED = {"hostile-fork-bomb-scores-zero-ch1-matvec": "ch1-matvec",
+            "hostile-kills-everything-scores-zero-ch1-matvec": "ch1-matvec",
+            "hostile-memory-bomb-scores-zero-ch1-vector-ops": "ch1-vector-ops"}
+
+
+def test_judges_forked_from_one_warm_server_keep_submissions_apart(tmp_path):
+    """Hostile submissions (a fork bomb, one that signals every process it can, a memory bomb, a
+    daemon) graded two at a time beside honest ones, all judges forked from the same warm
+    server: each honest student gets exactly the scores it gets in a class of its own."""
+    import hostile_support
+    from grader.sandbox.identity import privileged
+    from grader.sandbox.tiers import protections
+
+    if privileged() and not any(note.startswith("uid ") for note in protections("bwrap")):
+        pytest.skip("the sandbox would run hostile code as root here")
+    course = short_course(tmp_path / "course", request_timeout=2.0, chapter_timeout=10.0)
+    honest_only, mixed = tmp_path / "honest", tmp_path / "mixed"
+    targets = hostile_support.Targets(tmp_path / "unused-report", tmp_path / "canary", tmp_path / "decoy", "marker")
+    for kind in ("reference", "bug-in-transpose", "bug-in-sigmoid-derivative"):
+        for folder in (honest_only, mixed):
+            hostile_support.honest(kind, folder / kind)
+    for name in HOSTILE_IN_BATCH:
+        hostile_support.assemble(name, mixed / name, targets)
+    alone = grade_batch(honest_only, tmp_path / "alone", "--course", str(course), "--jobs", "1")
+    together = grade_batch(mixed, tmp_path / "together", "--course", str(course), "--jobs", "2")
+    assert alone.returncode in (0, 1) and together.returncode in (0, 1), together.stdout + together.stderr
+
+    def scores(report: Path, student_id: str) -> dict[str, float]:
+        results = json.loads((report / student_id / "results.json").read_text())
+        return {c["id"]: c["score"] for ch in results["chapters"] for c in ch["criteria"]}
+
+    for kind in ("reference", "bug-in-transpose", "bug-in-sigmoid-derivative"):
+        assert scores(tmp_path / "together", kind) == scores(tmp_path / "alone", kind), kind
+    for name, criterion in ATTACKED.items():
+        assert scores(tmp_path / "together", name)[criterion] == 0, name
