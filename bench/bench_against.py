@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -26,26 +27,32 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def timed(tree: Path, chapter: int, reports: str, sandbox: str) -> float:
-    """One `grade chapter` run of `tree`'s grader on `tree`'s course and reference."""
+def timed(tree: Path, chapter: int, reports: str, sandbox: str) -> tuple[float, float]:
+    """One `grade chapter` run of `tree`'s grader on `tree`'s course and reference: its wall time,
+    and the CPU time of it and every process it waited for (its workers), which other load on
+    the machine disturbs far less."""
     command = [sys.executable, "-m", "grader", "chapter", str(chapter), "--course", str(tree / "course.yaml"),
                "--submission", str(tree / "reference"), "--report-dir", reports, "--sandbox", sandbox]
     env = {**os.environ, "PYTHONPATH": str(tree)}
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     done = subprocess.run(command, cwd=tree, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     seconds = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if done.returncode != 0:
         sys.exit(f"bench: grade chapter {chapter} failed in {tree}: {done.stderr.strip()[-500:]}")
-    return seconds
+    return seconds, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
-def compare(trees: dict[str, Path], chapter: int, runs: int, sandbox: str) -> dict[str, float]:
-    times: dict[str, list[float]] = {name: [] for name in trees}
+def compare(trees: dict[str, Path], chapter: int, runs: int, sandbox: str) -> dict[str, tuple[float, float]]:
+    """tree -> (median wall seconds, median CPU seconds)."""
+    times: dict[str, list[tuple[float, float]]] = {name: [] for name in trees}
     with tempfile.TemporaryDirectory(prefix="bench-against-") as reports:
         for _ in range(runs):
             for name, tree in trees.items():
                 times[name].append(timed(tree, chapter, reports, sandbox))
-    return {name: statistics.median(values) for name, values in times.items()}
+    return {name: (statistics.median(w for w, _ in values), statistics.median(c for _, c in values))
+            for name, values in times.items()}
 
 
 def timed_command(tree: Path, argv: list[str]) -> float:
@@ -96,6 +103,7 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=0, metavar="N", help="also time `grade batch` of N students")
     parser.add_argument("--selftest", action="store_true", help="also time `grade selftest`")
     parser.add_argument("--no-chapters", action="store_true", help="skip the per-chapter timings")
+    parser.add_argument("--chapters", type=int, nargs="+", default=None, help="time only these chapters")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-rev-") as scratch:
         base = Path(scratch) / "tree"
@@ -103,11 +111,13 @@ def main() -> None:
                        check=True)
         try:
             trees = {"this tree": ROOT, args.rev: base}
-            print(f"{'grade chapter':<15}{'this tree (s)':>15}{args.rev + ' (s)':>18}{'ratio':>8}")
-            for chapter in range(1, 1 if args.no_chapters else 8):
+            print(f"{'grade chapter':<15}{'this tree (s)':>15}{args.rev + ' (s)':>18}{'ratio':>8}"
+                  f"{'CPU this (s)':>14}{'CPU ' + args.rev:>16}{'ratio':>8}")
+            for chapter in args.chapters or ([] if args.no_chapters else range(1, 8)):
                 medians = compare(trees, chapter, args.runs if chapter < 7 else args.slow_runs, args.sandbox)
-                mine, theirs = medians["this tree"], medians[args.rev]
-                print(f"{chapter:<15}{mine:>15.3f}{theirs:>18.3f}{mine / theirs:>8.2f}")
+                (mine, mine_cpu), (theirs, theirs_cpu) = medians["this tree"], medians[args.rev]
+                print(f"{chapter:<15}{mine:>15.3f}{theirs:>18.3f}{mine / theirs:>8.2f}"
+                      f"{mine_cpu:>14.3f}{theirs_cpu:>16.3f}{mine_cpu / theirs_cpu:>8.2f}", flush=True)
             if args.batch or args.selftest:
                 compare_commands(trees, args.batch, args.selftest)
         finally:

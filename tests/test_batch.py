@@ -168,15 +168,24 @@ def test_resume_regrades_only_what_changed(graded, classroom, tmp_path):
     assert manifest(tmp_path / "fresh")["scores"]["seed"] == 1, fresh.stderr
 
 
-def _judges_of(pid: int) -> list[int]:
-    found = []
-    for environ in Path("/proc").glob("[0-9]*/environ"):
+def _children() -> dict[int, list[int]]:
+    tree: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
-            if f"GRADE_BATCH_PARENT={pid}\0".encode() in environ.read_bytes():
-                found.append(int(environ.parent.name))
-        except OSError:
+            parent = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
             continue
-    return found
+        tree.setdefault(parent, []).append(int(stat.parent.name))
+    return tree
+
+
+def _judges_of(pid: int) -> list[int]:
+    """The batch's warm judge server and the judges it forked (empty until one is grading)."""
+    tree = _children()
+    servers = [child for child in tree.get(pid, [])
+               if b"grader.warm" in Path(f"/proc/{child}/cmdline").read_bytes()]
+    judges = [judge for server in servers for judge in tree.get(server, [])]
+    return [*servers, *judges] if judges else []
 
 
 def _running(pid: int) -> bool:
