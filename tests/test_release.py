@@ -418,6 +418,20 @@ def test_grade_release_refuses_a_folder_in_use_and_a_release(release, tmp_path):
     assert not (tmp_path / "again").exists()
 
 
+def test_grade_selftest_in_a_release_says_in_one_line_why_it_cannot(release, tmp_path):
+    done = subprocess.run([sys.executable, "-m", "grader", "selftest", "--report-dir", str(tmp_path / "s")],
+                          cwd=release.root, env={**os.environ, "PYTHONPATH": str(release.root)},
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and len(done.stderr.strip().splitlines()) == 1, done.stderr
+    assert done.stderr.startswith("grade: error: grade selftest proves the rubric with the instructor's reference")
+    assert "`make test`" in done.stderr and not (tmp_path / "s").exists()
+
+
+def test_the_release_holds_both_workflows(release):
+    assert {".github/workflows/grade.yml", ".github/workflows/classroom.yml"} <= set(release.summary.contents)
+    assert (release.root / ".github" / "workflows" / "classroom.yml").is_file()
+
+
 def test_a_release_with_the_bank_is_what_grade_release_makes_by_default():
     from grader.release.plan import plan_gradings
     from grader.mistakes import load_bank

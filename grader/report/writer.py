@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Mapping
 
 from ..scorecard import Scorecard, write_atomically, write_results
+from .classroom import classroom_payload, encode_payload
 from .github import annotations
 from .gradescope import gradescope_json
 from .html import write_html
@@ -18,7 +19,7 @@ from .formats import DEFAULT_FORMATS, FORMATS
 from .markdown import markdown_summary
 
 FILENAMES = {"junit": "junit.xml", "gradescope": "gradescope.json", "markdown": "summary.md",
-             "github": "github-annotations.txt"}
+             "github": "github-annotations.txt", "classroom": "classroom.json"}
 
 
 @dataclass(frozen=True)
@@ -34,8 +35,8 @@ class Reports:
 def write_reports(card: Scorecard, report_dir: Path, formats: tuple[str, ...] = DEFAULT_FORMATS, *,
                   cwd: Path | None = None, environ: Mapping[str, str] | None = None) -> Reports:
     """Write results.json and the reports in `formats` into `report_dir`. `cwd` makes the GitHub
-    annotations' paths relative; `environ` supplies GITHUB_STEP_SUMMARY (both default to this
-    process's)."""
+    annotations' paths relative; `environ` supplies GITHUB_STEP_SUMMARY and GITHUB_OUTPUT (both
+    default to this process's)."""
     environ = os.environ if environ is None else environ
     files = [write_results(card, report_dir)]
     console: list[str] = []
@@ -58,5 +59,12 @@ def write_reports(card: Scorecard, report_dir: Path, formats: tuple[str, ...] = 
             lines = annotations(card, cwd=cwd or Path.cwd())
             write_atomically(path, "\n".join(lines) + "\n")
             console += lines
+        elif name == "classroom":
+            payload = classroom_payload(card)
+            write_atomically(path, json.dumps(payload, indent=2, ensure_ascii=False) + "\n")
+            if environ.get("GITHUB_OUTPUT"):
+                # The step's `result` output, which the workflow hands to the grading reporter.
+                with open(environ["GITHUB_OUTPUT"], "a", encoding="utf-8") as outputs:
+                    outputs.write(f"result={encode_payload(payload)}\n")
         files.append(path)
     return Reports(tuple(files), tuple(console))
