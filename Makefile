@@ -1,6 +1,7 @@
 # Set-up is folded into the targets: the first `make test` or `make demo` creates .venv and
 # installs the project; later runs only re-install when pyproject.toml changes.
-# The [dask] extra is for `grade batch --scheduler` and its tests; the grader itself needs none of it.
+# The [dask] extra is for `grade batch --scheduler` and its tests, [test] for the test suite; the
+# grader itself needs neither.
 PYTHON ?= python3
 VENV := .venv
 STAMP := $(VENV)/.installed
@@ -11,7 +12,7 @@ DEMO_REPORT := reports/demo
 
 $(STAMP): pyproject.toml
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check -e '.[dask]'
+	$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check -e '.[dask,test]'
 	touch $(STAMP)
 
 test: $(STAMP)

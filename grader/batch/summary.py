@@ -22,7 +22,22 @@ def batch_lines(summary: BatchSummary) -> list[str]:
     lines += [f"  refused: {r.name}: {r.reason}" for r in summary.refusals]
     lines += [f"  {'refused' if r.status == 'refused' else 'not graded'}: {r.student}: {r.reason}"
               for r in records if r.status != "graded"]
+    if summary.roster is not None:
+        lines += roster_lines(summary)
     lines += _where(summary.files.overview, summary.files.grades)
+    if summary.files.canvas and summary.files.moodle:
+        lines += [f"canvas:   {summary.files.canvas}", f"moodle:   {summary.files.moodle}"]
+    return lines
+
+
+def roster_lines(summary: BatchSummary) -> list[str]:
+    """Who the roster and the class folder disagree about."""
+    matched = summary.roster
+    lines = [f"roster {matched.source}: {len(matched.students)} students, {len(matched.missing)} without a "
+             f"submission, {len(matched.unmatched)} submission{'s' if len(matched.unmatched) != 1 else ''} "
+             f"of nobody on it"]
+    lines += [f"  missing: {s.name} ({s.student_id}): no submission {s.submission!r}" for s in matched.missing]
+    lines += [f"  not on the roster: {name}" for name in matched.unmatched]
     return lines
 
 
