@@ -18,10 +18,11 @@ $(STAMP): pyproject.toml
 test: $(STAMP)
 	$(VENV)/bin/python -m pytest -q
 
-# Grades the example class (examples/): a second run finds every submission unchanged.
+# Grades the example class (examples/) with its roster (hana submitted nothing): a second run finds
+# every submission unchanged.
 demo: $(STAMP)
 	$(VENV)/bin/python examples/assemble_class.py $(DEMO_CLASS)
-	$(VENV)/bin/python -m grader batch $(DEMO_CLASS) --report-dir $(DEMO_REPORT)
+	$(VENV)/bin/python -m grader batch $(DEMO_CLASS) --report-dir $(DEMO_REPORT) --roster examples/roster.csv
 	@echo "class overview: $(abspath $(DEMO_REPORT))/index.html"
 
 clean:

@@ -10,14 +10,16 @@ from __future__ import annotations
 import csv
 import io
 import json
+import sys
 from pathlib import Path
 
 import pytest
 
-from batch_support import grade_batch, short_course, student, zip_bomb
+from batch_support import grade_batch, run, short_course, student, zip_bomb
+from grader.batch.entries import collect_entries
 from grader.batch.lms import CANVAS_IDENTITY, MOODLE_IDENTITY, canvas_csv, moodle_csv
 from grader.batch.records import ChapterOutline, Outline, StudentRecord
-from grader.batch.roster import match, parse_roster
+from grader.batch.roster import load_roster, match, parse_roster
 from grader.course import parse_course
 from grader.errors import CourseError, UsageError
 from submissions import ROOT
@@ -170,3 +172,13 @@ def test_a_bad_roster_stops_the_batch_before_grading(tmp_path):
     (tmp_path / "roster.csv").write_text(ROSTER)
     run = grade_batch(tmp_path / "class", tmp_path / "report", "--roster", str(tmp_path / "roster.csv"), "--shard", "1/2")
     assert run.returncode == 2 and "--roster needs the whole class" in run.stderr
+
+
+def test_the_example_roster_covers_the_example_class_and_one_student_more(tmp_path):
+    """make demo grades examples/ with examples/roster.csv: hana is on it and submitted nothing."""
+    done = run([sys.executable, str(ROOT / "examples" / "assemble_class.py"), str(tmp_path / "class")])
+    assert done.returncode == 0, done.stderr
+    names = [e.student for e in collect_entries(tmp_path / "class").entries]
+    matched = match(load_roster(ROOT / "examples" / "roster.csv"), names)
+    assert [s.submission for s in matched.missing] == ["hana"] and matched.unmatched == ()
+    assert len(matched.students) == 8
