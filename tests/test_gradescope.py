@@ -34,7 +34,8 @@ def no_bwrap_path(into: Path) -> str:
     """A PATH with what the scripts call (bash, through env) and no bubblewrap, as on Gradescope."""
     into.mkdir(parents=True, exist_ok=True)
     for tool in ("bash", "mkdir"):
-        os.symlink(shutil.which(tool), into / tool)
+        if not (into / tool).exists():
+            os.symlink(shutil.which(tool), into / tool)
     return str(into)
 
 
@@ -58,30 +59,45 @@ def autograder(bundle, tmp_path_factory) -> Path:
             mode = info.external_attr >> 16
             if mode:
                 os.chmod(root / "source" / info.filename, stat.S_IMODE(mode))
-    env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONPATH")}
-    setup = subprocess.run(["bash", "setup.sh"], cwd=root / "source", env={**env, "AUTOGRADER_ROOT": str(root)},
-                           capture_output=True, text=True, timeout=600)
+    env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONPATH", "PIP_CACHE_DIR")}
+    # Rust's toolchain proxies, where a machine has them on PATH, write ~/.rustup when anything
+    # probes for them; a Gradescope image has none, and they are not the scripts' doing.
+    env["PATH"] = os.pathsep.join(p for p in env["PATH"].split(os.pathsep) if ".cargo" not in p)
+    outside = outside_of(root)
+    setup = subprocess.run(["bash", "setup.sh"], cwd=root / "source", capture_output=True, text=True, timeout=600,
+                           env={**env, "AUTOGRADER_ROOT": str(root), "HOME": str(outside), "TMPDIR": str(outside)})
     if setup.returncode != 0 and any(word in setup.stdout + setup.stderr for word in
                                      ("NewConnectionError", "Could not find a version", "Temporary failure")):
         pytest.skip(f"pip cannot reach a package index here: {setup.stderr[-300:]}")
     assert setup.returncode == 0, setup.stderr
+    assert list(outside.iterdir()) == []     # everything it made is under $AUTOGRADER_ROOT
     shutil.copy2(root / "source" / "run_autograder", root / "run_autograder")
     return root
+
+
+def outside_of(root: Path) -> Path:
+    """An empty folder beside $AUTOGRADER_ROOT, given to the scripts as their home and temporary
+    folder: nothing may be left in it."""
+    outside = root.parent / f"{root.name}-outside"
+    outside.mkdir(exist_ok=True)
+    return outside
 
 
 def submit(root: Path, build) -> dict:
     """Put a submission in place (`build(folder)` fills $AUTOGRADER_ROOT/submission), run
     run_autograder as Gradescope does, and return results.json, checked against the schema."""
-    for name in ("submission", "results", "work"):
+    for name in ("submission", "results", "work", "tmp"):
         shutil.rmtree(root / name, ignore_errors=True)
     (root / "submission").mkdir()
     (root / "results").mkdir()
     build(root / "submission")
-    env = {"AUTOGRADER_ROOT": str(root), "PATH": no_bwrap_path(root / "work" / "bin"), "HOME": str(root),
-           "LANG": "C.UTF-8"}
+    outside = outside_of(root)
+    env = {"AUTOGRADER_ROOT": str(root), "PATH": no_bwrap_path(outside.parent / "bin"), "HOME": str(outside),
+           "TMPDIR": str(outside), "LANG": "C.UTF-8"}
     done = subprocess.run([str(root / "run_autograder")], cwd=root, env=env, capture_output=True, text=True,
                           timeout=600)
     assert done.returncode == 0, done.stderr
+    assert list(outside.iterdir()) == []
     results = json.loads((root / "results" / "results.json").read_text())
     jsonschema.validate(results, SCHEMA)
     return results

@@ -16,6 +16,10 @@ fi
 if ! "$PYTHON" -c 'import ensurepip' 2>/dev/null && command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
   apt-get update -qq && apt-get install -y -qq python3-venv
 fi
+# pip's temporary files go under $ROOT too, and it keeps no cache in the home folder.
+export TMPDIR="$ROOT/tmp"
+mkdir -p "$TMPDIR"
 "$PYTHON" -m venv "$ROOT/venv"
-"$ROOT/venv/bin/python" -m pip install --disable-pip-version-check --quiet --requirement "$HERE/requirements.txt"
+"$ROOT/venv/bin/python" -m pip install --disable-pip-version-check --no-cache-dir --quiet \
+  --requirement "$HERE/requirements.txt"
 echo "setup.sh: $("$ROOT/venv/bin/python" -V) in $ROOT/venv with $(wc -l < "$HERE/requirements.txt") requirements"
