@@ -132,6 +132,16 @@ def test_the_bundle_has_the_scripts_at_its_top_and_every_dependency_pinned(bundl
     assert "\nreference: reference\n" in course and "\nexercises: exercises\n" in course
 
 
+def test_requirements_are_those_of_linux_with_a_supported_python_never_an_extra():
+    from packaging.markers import Marker
+
+    from grader.deploy.bundle import _needed_on_target
+    assert _needed_on_target(None) and _needed_on_target(Marker('python_version < "3.11"'))
+    assert not _needed_on_target(Marker('sys_platform == "win32"'))
+    assert not _needed_on_target(Marker('extra == "dev"'))
+    assert not _needed_on_target(Marker('python_version < "3.10"'))
+
+
 def test_export_refuses_a_name_that_is_not_a_zip(tmp_path):
     done = subprocess.run([sys.executable, "-m", "grader", "export", "gradescope", str(tmp_path / "out.tar")],
                           cwd=ROOT, capture_output=True, text=True, timeout=60)

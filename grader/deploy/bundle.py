@@ -71,7 +71,11 @@ def pinned_requirements(root: str = "grader") -> Pins:
     """Every distribution the grader needs, directly or not, pinned to the version installed here."""
     pinned: dict[str, str] = {}
     unpinned: dict[str, str] = {}
-    todo = [(Requirement(text), None) for text in metadata.requires(root) or []]
+    try:
+        todo = [(Requirement(text), None) for text in metadata.requires(root) or []]
+    except metadata.PackageNotFoundError:
+        raise UsageError(f"the {root} package is not installed here (make test installs it), so its "
+                         f"dependencies cannot be pinned") from None
     while todo:
         requirement, inherited = todo.pop()
         if not _needed_on_target(requirement.marker):
