@@ -230,3 +230,27 @@ def test_a_syntax_error_costs_its_chapter_and_says_where(autograder):
     assert results["score"] == 10
     assert tests["ch2-imports"]["status"] == "failed" and "SyntaxError" in tests["ch2-imports"]["output"]
     assert tests["ch2-sigmoid"]["score"] == 0 and "skipped because" in tests["ch2-sigmoid"]["output"]
+
+
+# --- finding the files (no Gradescope needed) -------------------------------------------------------
+
+def test_finding_the_chapter_files_prefers_the_fullest_folder_and_refuses_ties(tmp_path):
+    from grader.course import load_course
+    from grader.deploy.autograder import Found, Unusable, find_submission
+    course = load_course(ROOT / "course.yaml")
+    upload = tmp_path / "upload"
+    reference_files(upload / "old", CHAPTERS[:1])
+    reference_files(upload / "new" / "final", CHAPTERS[:3])
+    found = find_submission(upload, course, tmp_path / "scratch")
+    assert isinstance(found, Found) and found.folder == upload / "new" / "final"
+    reference_files(upload / "copy", CHAPTERS[:3])
+    tie = find_submission(upload, course, tmp_path / "scratch")
+    assert isinstance(tie, Unusable) and "several folders (copy, new/final)" in tie.reason
+    deep = tmp_path / "deep"
+    reference_files(deep / "a" / "b" / "c" / "d" / "e", CHAPTERS[:1])     # deeper than anyone nests them
+    assert isinstance(find_submission(deep, course, tmp_path / "scratch"), Unusable)
+    two = tmp_path / "two"
+    two.mkdir()
+    for name in ("a.zip", "b.zip"):
+        zip_bomb(two / name)
+    assert find_submission(two, course, tmp_path / "scratch").reason.startswith("your upload has 2 .zip files")

@@ -19,6 +19,7 @@ import shutil
 import subprocess
 import sys
 import time
+import traceback
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -155,14 +156,21 @@ def run(root: Path, sandbox: str = "auto") -> dict[str, Any]:
     return results
 
 
+def broken(why: str) -> dict[str, Any]:
+    return {"score": 0, "output": f"The autograder could not run: {why}. Please tell your instructor.",
+            "stdout_visibility": "hidden", "tests": []}
+
+
 def main() -> int:
     root = Path(os.environ.get("AUTOGRADER_ROOT", "/autograder"))
     target = root / "results" / "results.json"
     try:
         results = run(root, os.environ.get("GRADE_SANDBOX", "auto"))
     except (GraderError, OSError) as error:    # the bundle itself is broken: say so where it is read
-        results = {"score": 0, "output": f"The autograder could not run: {error}. Please tell your instructor.",
-                   "stdout_visibility": "hidden", "tests": []}
+        results = broken(str(error))
+    except Exception as error:                  # a bug of ours: still a results.json, never silence
+        traceback.print_exc()
+        results = broken(f"internal error {type(error).__name__}: {error}")
     write_atomically(target, json.dumps(results, indent=2, ensure_ascii=False) + "\n")
     print(f"results: {target} ({results['score']} points)")
     return 0   # Gradescope reads results.json whatever the exit code; a non-zero one only adds noise
