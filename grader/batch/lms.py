@@ -11,9 +11,9 @@ moodle.csv is for Moodle's "Import grades from CSV file": any columns, one of wh
 the user; here `Email address`, mapped to the user field "Email address" on import. Each grade
 column is mapped to a grade item, and `Feedback` may be mapped to an item's feedback.
 
-A cell left empty is "no grade" in both: an import leaves that grade as it was. That is what a
-student without a submission (marked "missing" in moodle.csv's Feedback and in the run's summary)
-or one who could not be graded gets, never a zero nobody decided on.
+A cell left empty is "no grade" in both. That is what a student without a submission (marked
+"missing" in moodle.csv's Feedback and in the run's summary; canvas.csv has no column that would
+not become an assignment) or one who could not be graded gets, never a zero nobody decided on.
 """
 
 from __future__ import annotations
