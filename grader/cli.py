@@ -210,13 +210,21 @@ def batch_command(submissions: Path, course_path: Path | None, report_dir: Path 
 @click.argument("folders", metavar="DIR...", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--report-dir", type=click.Path(path_type=Path), default=None,
               help="Where the merged class report goes (default: reports/class of the course found from here).")
+@click.option("--roster", "roster_path", type=click.Path(path_type=Path), default=None, metavar="ROSTER.csv",
+              help="As for `grade batch`: also writes canvas.csv and moodle.csv for the whole class.")
+@course_option
 @reporting_errors
-def merge_command(folders: tuple[Path, ...], report_dir: Path | None) -> None:
+def merge_command(folders: tuple[Path, ...], report_dir: Path | None, roster_path: Path | None,
+                  course_path: Path | None) -> None:
     """Merge the report folders of `grade batch --shard` runs into one class overview."""
     from .batch import merge_batches
+    from .batch.roster import load_roster
     from .batch.summary import merge_lines
-    target = report_dir or _course(None).root / "reports" / "class"
-    summary = merge_batches(sources=list(folders), report_dir=target)
+    needs_course = report_dir is None or roster_path is not None   # its default folder, its roster columns
+    course = _course(course_path) if needs_course else None
+    target = report_dir or course.root / "reports" / "class"
+    roster = load_roster(roster_path, course.roster) if roster_path else None
+    summary = merge_batches(sources=list(folders), report_dir=target, roster=roster)
     for line in merge_lines(summary):
         click.echo(line)
     sys.exit(0 if all(r.status == "graded" for r in summary.records) and not summary.refusals else 1)

@@ -14,7 +14,7 @@ import sys
 
 import pytest
 
-from batch_support import grade_batch, run, short_course, student, zip_bomb
+from batch_support import GRADE, grade_batch, run, short_course, student, zip_bomb
 from grader.batch.entries import collect_entries
 from grader.batch.lms import CANVAS_IDENTITY, MOODLE_IDENTITY, canvas_csv, moodle_csv
 from grader.batch.records import ChapterOutline, Outline, StudentRecord
@@ -133,16 +133,16 @@ def rostered(tmp_path_factory):
     roster.write_text(ROSTER + "dave,1004,Dave Roe,dave@uni.example,B\r\n", encoding="utf-8")
     report = root / "report"
     run = grade_batch(folder, report, "--course", str(course), "--roster", str(roster), "--jobs", "2")
-    return run, report, roster
+    return run, report, roster, folder, course
 
 
 def test_grade_batch_with_a_roster_writes_both_gradebooks_and_names_who_is_missing(rostered):
-    run, report, roster = rostered
-    assert run.returncode == 1, run.stderr          # the zip bomb was refused
-    assert f"roster {roster}: 4 students, 1 without a submission, 1 submission of nobody on it" in run.stdout
-    assert "  missing: =HYPERLINK(\"http://x\") (1003): no submission 'carol'" in run.stdout
-    assert "  not on the roster: stranger" in run.stdout
-    assert f"canvas:   {report / 'canvas.csv'}" in run.stdout and f"moodle:   {report / 'moodle.csv'}" in run.stdout
+    batch, report, roster, _, _ = rostered
+    assert batch.returncode == 1, batch.stderr          # the zip bomb was refused
+    assert f"roster {roster}: 4 students, 1 without a submission, 1 submission of nobody on it" in batch.stdout
+    assert "  missing: =HYPERLINK(\"http://x\") (1003): no submission 'carol'" in batch.stdout
+    assert "  not on the roster: stranger" in batch.stdout
+    assert f"canvas:   {report / 'canvas.csv'}" in batch.stdout and f"moodle:   {report / 'moodle.csv'}" in batch.stdout
     results = {name: json.loads((report / name / "results.json").read_text()) for name in ("alice", "dave")}
     canvas = rows((report / "canvas.csv").read_bytes().decode("utf-8"))
     assert canvas[0][:5] == list(CANVAS_IDENTITY) and canvas[1][0] == "Points Possible"
@@ -158,6 +158,21 @@ def test_grade_batch_with_a_roster_writes_both_gradebooks_and_names_who_is_missi
     page = (report / "index.html").read_text()
     assert "Submissions of nobody on the roster (1)" in page and "<code>stranger</code>" in page
     assert "Missing: on the roster, no submission (1)" in page and "=HYPERLINK(&#34;http://x&#34;)" in page
+
+
+def test_shards_merged_with_the_roster_give_the_same_gradebooks(rostered, tmp_path):
+    _, report, roster, folder, course = rostered
+    for shard in ("1/2", "2/2"):
+        graded = grade_batch(folder, tmp_path / shard.replace("/", "-of-"), "--course", str(course), "--shard", shard)
+        assert graded.returncode in (0, 1), graded.stderr
+    merged = tmp_path / "merged"
+    done = run([*GRADE, "merge", str(tmp_path / "1-of-2"), str(tmp_path / "2-of-2"), "--report-dir", str(merged),
+                "--roster", str(roster), "--course", str(course)])
+    assert done.returncode == 1, done.stderr        # the zip bomb is still refused
+    assert "  missing: =HYPERLINK(\"http://x\") (1003): no submission 'carol'" in done.stdout
+    assert "  not on the roster: stranger" in done.stdout and f"canvas:   {merged / 'canvas.csv'}" in done.stdout
+    for name in ("canvas.csv", "moodle.csv"):
+        assert (merged / name).read_bytes() == (report / name).read_bytes()
 
 
 def test_a_bad_roster_stops_the_batch_before_grading(tmp_path):

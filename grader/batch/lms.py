@@ -22,12 +22,21 @@ import csv
 import io
 from typing import Iterable
 
-from .entries import FORMULA_STARTS
+from .entries import FORMULA_STARTS, student_of
 from .records import Outline, StudentRecord
 from .roster import Matched, Student
 
 CANVAS_IDENTITY = ("Student", "ID", "SIS User ID", "SIS Login ID", "Section")
 MOODLE_IDENTITY = ("Email address", "Full name", "ID number", "Section")
+
+
+def gradebook_records(records: Iterable[StudentRecord], refusals: Iterable[tuple[str, str]]) -> list[StudentRecord]:
+    """The records the gradebooks are written from: every graded or failed one, and one per entry
+    refused before grading, under the student it is named for, so that a roster shows that student
+    as refused rather than missing."""
+    refused = [StudentRecord(student_of(name, not name.lower().endswith(".zip")) or name, name, "refused",
+                             reason=f"{name} {reason}") for name, reason in refusals]
+    return [*records, *refused]
 
 
 def item_headers(outline: Outline) -> list[str]:

@@ -16,12 +16,12 @@ from ..errors import GraderError, UsageError
 from ..sandbox.tiers import resolve_tier
 from ..submission import locate_submission
 from .bundle import Bundle, CourseFiles, Job, bundle_of, job_json
-from .entries import Collected, Entry, Refusal, Shard, collect_entries, select_shard, student_of
+from .entries import Collected, Entry, Refusal, Shard, collect_entries, select_shard
 from .outputs import ClassFiles, write_class_outputs
 from .pool import LocalExecutor, default_jobs
 from .progress import Progress
 from .records import Outline, StudentRecord
-from .roster import Matched, Roster, match
+from .roster import Roster
 from .store import ResumeKey, Store, complete, key_of
 from .unzip import ZipRefused, safe_unzip
 
@@ -59,7 +59,6 @@ class BatchSummary:
     refusals: tuple[Refusal, ...]
     files: ClassFiles
     seconds: float
-    roster: Matched | None = None
 
     def count(self, status: str) -> int:
         return sum(r.status == status for r in self.records)
@@ -164,7 +163,7 @@ def run_batch(*, course: Course, submissions: Path, report_dir: Path, options: B
     _check_apart(submissions, report_dir)
     if options.roster and options.shard:
         raise UsageError("--roster needs the whole class: a shard would mark every student of the other shards "
-                         "missing; grade the class without --shard to write the gradebooks")
+                         "missing; give it to `grade merge` when the shards are merged")
     collected = select_shard(collect_entries(submissions), options.shard)
     if not options.scheduler:
         resolve_tier(options.sandbox)   # a tier this machine lacks is one error, not one per student
@@ -189,24 +188,14 @@ def run_batch(*, course: Course, submissions: Path, report_dir: Path, options: B
                "jobs": None if options.scheduler else workers, "timeout_seconds": timeout,
                "wall_seconds": round(time.monotonic() - clock, 3)}
         refusals = [(r.name, r.reason) for r in collected.refusals]
-        lms_records = records + [refused_record(r) for r in collected.refusals]
-        matched = match(options.roster, [r.student for r in lms_records]) if options.roster else None
         files = write_class_outputs(store, outline=outline, grader_version=__version__, seed=seed,
-                                    records=records, refusals=refusals, run=run, roster=matched,
-                                    lms_records=lms_records)
+                                    records=records, refusals=refusals, run=run, roster=options.roster)
         progress.finish()
     finally:
         progress.stop()
         store.finish()
     return BatchSummary(report_dir, tuple(sorted(records, key=lambda r: r.student)), collected.refusals, files,
-                        round(time.monotonic() - clock, 3), matched)
-
-
-def refused_record(refusal: Refusal) -> StudentRecord:
-    """A refused entry as the gradebooks see it: the student it is named for, not graded, and why
-    (a roster then shows them as refused rather than missing)."""
-    student = student_of(refusal.name, not refusal.name.lower().endswith(".zip")) or refusal.name
-    return StudentRecord(student, refusal.name, "refused", reason=f"{refusal.name} {refusal.reason}")
+                        round(time.monotonic() - clock, 3))
 
 
 def _stage_all(collected: Collected, course: Course, store: Store, seed: int, resume: bool, outline: Outline,
