@@ -247,9 +247,15 @@ def selftest_command(course_path: Path | None, report_dir: Path | None, jobs: in
     """Prove the rubric: grade the reference, the starters and the whole mistake bank, print the
     sensitivity matrix, and fail if a mistake goes undetected, a harmless variant loses points or
     a criterion catches nothing."""
+    from .release.oracle import is_release
     from .selftest import run_selftest
 
     course = _course(course_path)
+    if is_release(course):
+        from .release.smoke import check_release
+        click.echo("This is a student release: it has no reference solutions or mistake bank to prove the rubric "
+                   "with, so this checks that its grader grades the untouched starters as recorded.")
+        sys.exit(check_release(course))
     progress = (lambda g, done, total: click.echo(f"[{done}/{total}] {g.run.name}  {g.seconds:.1f} s", err=True)
                 ) if verbose else None
     result = run_selftest(course=course, report_dir=report_dir or course.root / "reports" / "selftest",

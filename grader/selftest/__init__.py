@@ -51,8 +51,7 @@ def check_can_selftest(course: Course) -> None:
     from ..release.oracle import is_release
     if is_release(course):
         raise UsageError("grade selftest proves the rubric with the instructor's reference solutions and mistake "
-                         "bank, which a student release leaves out; run it in the instructor's tree "
-                         "(here, `make test` checks that this release's grader works)")
+                         "bank, which a student release leaves out; in a release, `make test` checks its grader")
     missing = [ch.file for ch in course.chapters if not (course.reference / ch.file).is_file()]
     if missing:
         raise CourseError(f"grade selftest grades the reference solutions, and {course.reference} lacks "
