@@ -219,20 +219,25 @@ def list_command(submission: Path | None, course_path: Path | None) -> None:
 @sandbox_option
 @click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=None, metavar="SECONDS",
               help="Wall-clock limit per submission (default: the course's chapter limits added up, plus 60 s).")
+@click.option("--roster", "roster_path", type=click.Path(path_type=Path), default=None, metavar="ROSTER.csv",
+              help="Who each submission belongs to (submission, student_id, name, email, section): "
+                   "also writes canvas.csv and moodle.csv.")
 @reporting_errors
 def batch_command(submissions: Path, course_path: Path | None, report_dir: Path | None, jobs: int | None,
                   resume: bool, shard: str | None, scheduler: str | None, seed: int | None, sandbox: str,
-                  timeout: float | None) -> None:
+                  timeout: float | None, roster_path: Path | None) -> None:
     """Grade a class: every folder or .zip in SUBMISSIONS is one student's submission."""
     from .batch import BatchOptions, run_batch
     from .batch.entries import parse_shard
     from .batch.progress import Progress
+    from .batch.roster import load_roster
     from .batch.summary import batch_lines
     if scheduler and jobs:
         raise UsageError("--jobs is for this machine; with --scheduler the cluster's workers set the pace")
     course = _course(course_path)
+    roster = load_roster(roster_path, course.roster) if roster_path else None  # a bad roster stops before grading
     options = BatchOptions(jobs=jobs, resume=resume, shard=parse_shard(shard) if shard else None,
-                           scheduler=scheduler, seed=seed, sandbox=sandbox, timeout=timeout)
+                           scheduler=scheduler, seed=seed, sandbox=sandbox, timeout=timeout, roster=roster)
     summary = run_batch(course=course, submissions=submissions, options=options, progress=Progress(),
                         report_dir=report_dir or course.root / "reports" / "class")
     for line in batch_lines(summary):
@@ -244,13 +249,21 @@ def batch_command(submissions: Path, course_path: Path | None, report_dir: Path 
 @click.argument("folders", metavar="DIR...", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--report-dir", type=click.Path(path_type=Path), default=None,
               help="Where the merged class report goes (default: reports/class of the course found from here).")
+@click.option("--roster", "roster_path", type=click.Path(path_type=Path), default=None, metavar="ROSTER.csv",
+              help="As for `grade batch`: also writes canvas.csv and moodle.csv for the whole class.")
+@course_option
 @reporting_errors
-def merge_command(folders: tuple[Path, ...], report_dir: Path | None) -> None:
+def merge_command(folders: tuple[Path, ...], report_dir: Path | None, roster_path: Path | None,
+                  course_path: Path | None) -> None:
     """Merge the report folders of `grade batch --shard` runs into one class overview."""
     from .batch import merge_batches
+    from .batch.roster import load_roster
     from .batch.summary import merge_lines
-    target = report_dir or _course(None).root / "reports" / "class"
-    summary = merge_batches(sources=list(folders), report_dir=target)
+    needs_course = report_dir is None or roster_path is not None   # its default folder, its roster columns
+    course = _course(course_path) if needs_course else None
+    target = report_dir or course.root / "reports" / "class"
+    roster = load_roster(roster_path, course.roster) if roster_path else None
+    summary = merge_batches(sources=list(folders), report_dir=target, roster=roster)
     for line in merge_lines(summary):
         click.echo(line)
     sys.exit(0 if all(r.status == "graded" for r in summary.records) and not summary.refusals else 1)
@@ -273,9 +286,15 @@ def selftest_command(course_path: Path | None, report_dir: Path | None, jobs: in
     """Prove the rubric: grade the reference, the starters and the whole mistake bank, print the
     sensitivity matrix, and fail if a mistake goes undetected, a harmless variant loses points or
     a criterion catches nothing."""
+    from .release.oracle import is_release
     from .selftest import run_selftest
 
     course = _course(course_path)
+    if is_release(course):
+        from .release.smoke import check_release
+        click.echo("This is a student release: it has no reference solutions or mistake bank to prove the rubric "
+                   "with, so this checks that its grader grades the untouched starters as recorded.")
+        sys.exit(check_release(course))
     progress = (lambda g, done, total: click.echo(f"[{done}/{total}] {g.run.name}  {g.seconds:.1f} s", err=True)
                 ) if verbose else None
     result = run_selftest(course=course, report_dir=report_dir or course.root / "reports" / "selftest",
@@ -314,5 +333,26 @@ def release_command(out_dir: Path, course_path: Path | None, extra: tuple[Path, 
         f"[{phase} {done}/{total}] {ran.grading.name}  {ran.seconds:.1f} s", err=True)) if verbose else None
     summary = build_release(course=_course(course_path), out=out_dir, jobs=jobs, sandbox=sandbox, extra=extra,
                             check=check, bank=bank, progress=progress)
+    for line in summary.lines():
+        click.echo(line)
+
+
+# --- deployment bundles (grader/deploy/): imported only when the command runs -------------------
+
+@main.group("export")
+def export_group() -> None:
+    """Bundle the grader and the course for a platform that runs them itself."""
+
+
+@export_group.command("gradescope")
+@click.argument("out", metavar="OUT.zip", type=click.Path(path_type=Path))
+@course_option
+@reporting_errors
+def export_gradescope_command(out: Path, course_path: Path | None) -> None:
+    """Write a Gradescope autograder to OUT.zip: setup.sh and run_autograder at its top, the grader,
+    the course with its hidden tests and reference, and every dependency pinned."""
+    from .deploy.bundle import export_gradescope
+
+    summary = export_gradescope(course=_course(course_path), out=out)
     for line in summary.lines():
         click.echo(line)

@@ -14,7 +14,7 @@ from typing import Any
 
 import yaml
 
-from .errors import CourseError
+from .errors import CourseError, read_text
 
 HIDDEN_DIR = Path(__file__).parent / "hidden"
 VISIBILITIES = ("visible", "hidden")
@@ -117,6 +117,7 @@ class Course:
     reference: Path
     exercises: Path
     fail_under: float | None = None
+    roster: dict[str, str] = field(default_factory=dict, compare=False)  # roster CSV header names, by field
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
     mistakes: tuple[Mistake, ...] = field(default=(), compare=False)  # course.yaml's own `mistakes:`
 
@@ -437,6 +438,21 @@ def compose(text: str, source: str) -> yaml.Node | None:
         raise CourseError(f"{source}{line}: not valid YAML: {problem}") from None
 
 
+ROSTER_FIELDS = ("submission", "student_id", "name", "email", "section")
+
+
+def _roster_columns(f: _Mapping, source: str) -> dict[str, str]:
+    """`roster:` maps a roster field to its column's header in the instructor's CSV file."""
+    if not f.has("roster"):
+        f.taken.add("roster")
+        return {}
+    fields = _Mapping(f.node_of("roster"), "course.roster", source)
+    f.taken.add("roster")
+    columns = {name: fields.take(name, str) for name in ROSTER_FIELDS if fields.has(name)}
+    fields.finish()
+    return columns
+
+
 def parse_course(text: str, path: Path) -> Course:
     """Build a Course from the text of course.yaml (pure: the path only names things)."""
     source = path.name
@@ -477,6 +493,7 @@ def parse_course(text: str, path: Path) -> Course:
         reference=path.parent / f.take("reference", str, "reference"),
         exercises=path.parent / f.take("exercises", str, "exercises"),
         fail_under=f.take("fail_under", (int, float), None),
+        roster=_roster_columns(f, source),
         mistakes=mistakes,
     )
     f.finish()
@@ -484,13 +501,7 @@ def parse_course(text: str, path: Path) -> Course:
 
 
 def load_course(path: Path) -> Course:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise CourseError(f"{path}: no such file") from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise CourseError(f"{path}: cannot be read ({error})") from None
-    return parse_course(text, path.resolve())
+    return parse_course(read_text(path, CourseError, str(path)), path.resolve())
 
 
 def find_course(start: Path) -> Path:

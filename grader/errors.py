@@ -32,3 +32,13 @@ class SubmissionError(GraderError):
     """The submission folder cannot be read at all (a missing chapter file is not this)."""
 
     exit_code = 2
+
+
+def read_text(path, error: type[GraderError], label: str) -> str:
+    """A UTF-8 file the user named, or `error` as one line starting with `label`."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise error(f"{label}: no such file") from None
+    except (OSError, UnicodeDecodeError) as problem:
+        raise error(f"{label}: cannot be read ({problem})") from None

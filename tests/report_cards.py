@@ -229,3 +229,25 @@ def failing_card() -> Scorecard:
                             "letters": [letters({"e": "c", "q": "o", "x": XSS_SCRIPT, "z": "s"})],
                             "accuracy": [22 / 26]})]),
     ], sandbox="process", sandbox_note="bwrap is not available: user namespaces are disabled", duration=75.0)
+
+
+def diagnosed_card() -> Scorecard:
+    """failing_card with the diagnosis naming a known mistake behind two criteria: a visible one
+    (chapter 1's dot product) and a hidden one (chapter 5's network backward), and markup in the
+    explanation that every format must keep as text."""
+    from dataclasses import replace
+
+    from grader.outcomes import Diagnosis
+
+    dot = Diagnosis(mistake="ch1-dot-string", title="dot_product returns its total as a string",
+                    did=f"Your `dot_product` seems to build its total with str() {XSS_SCRIPT}.",
+                    why="A number is what the next layer multiplies; a string cannot be.",
+                    lesson="Chapter 1 — math foundations", guide="exercises/README.md")
+    backward = Diagnosis(mistake="ch5-no-transpose", title="the input gradient indexes the weights without the transpose",
+                         did="Your `BackpropLayer.backward` seems to use `weights[j][i]`.",
+                         why="dx[j] sums dz[i] * weights[i][j] over i.", lesson="Chapter 5 — backpropagation")
+    named = {"ch1-dot": (dot,), "ch5-network-backward": (backward,), "ch1-matvec": (dot,)}  # matvec passed
+    base = failing_card()
+    chapters = tuple(replace(ch, criteria=tuple(replace(c, diagnosis=named.get(c.id, ())) for c in ch.criteria))
+                     for ch in base.chapters)
+    return replace(base, chapters=chapters)

@@ -424,6 +424,37 @@ def test_grade_release_refuses_a_folder_in_use_and_a_release(release, tmp_path):
     assert not (tmp_path / "again").exists()
 
 
+def test_grade_selftest_in_a_release_checks_what_the_release_holds(release, tmp_path):
+    env = {**os.environ, "PYTHONPATH": str(release.root), "NO_COLOR": "1"}
+    done = subprocess.run([sys.executable, "-m", "grader", "selftest", "--report-dir", str(tmp_path / "s")],
+                          cwd=release.root, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0].startswith("This is a student release: it has no reference solutions or mistake bank")
+    assert lines[1].startswith("ok: the grader works here; it graded the untouched starters as expected (7 chapters")
+    (tmp_path / "broken").mkdir()          # a starter that no longer imports: the check says so and fails
+    copy = tmp_path / "broken" / "release"
+    shutil.copytree(release.root, copy)
+    starter = copy / "oracle" / "starters" / "01_math_foundations.py"
+    starter.write_text("def broken(:\n")
+    done = subprocess.run([sys.executable, "-m", "grader", "selftest"], cwd=copy, capture_output=True, text=True,
+                          env={**env, "PYTHONPATH": str(copy)}, timeout=300)
+    assert done.returncode == 1 and "ch1-imports: a starter must pass this check" in done.stderr
+
+
+def test_run_selftest_refuses_a_release_in_one_line(release, tmp_path):
+    from grader.errors import UsageError
+    from grader.selftest import run_selftest
+    with pytest.raises(UsageError, match=r"^grade selftest proves the rubric with the instructor's reference") as error:
+        run_selftest(course=load_course(release.root / "course.yaml"), report_dir=tmp_path)
+    assert "\n" not in str(error.value)
+
+
+def test_the_release_holds_both_workflows(release):
+    assert {".github/workflows/grade.yml", ".github/workflows/classroom.yml"} <= set(release.summary.contents)
+    assert (release.root / ".github" / "workflows" / "classroom.yml").is_file()
+
+
 def test_a_release_with_the_bank_is_what_grade_release_makes_by_default():
     from grader.release.plan import plan_gradings
     from grader.mistakes import load_bank

@@ -198,7 +198,8 @@ def test_write_reports_always_writes_results_json_and_each_format_asked_for(tmp_
     names = [p.name for p in reports.files]
     assert names[0] == "results.json"
     assert set(names) == {"results.json", "index.html", *(f"chapter-{n:02d}.html" for n in range(1, 8)),
-                          "junit.xml", "gradescope.json", "summary.md", "github-annotations.txt"}
+                          "junit.xml", "gradescope.json", "summary.md", "github-annotations.txt",
+                          "classroom.json"}
     assert reports.index == tmp_path / "index.html"
     assert reports.console == tuple((tmp_path / "github-annotations.txt").read_text().splitlines())
     only_json = write_reports(failing_card(), tmp_path / "json", ("junit",), environ={})

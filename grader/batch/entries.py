@@ -10,7 +10,7 @@ from pathlib import Path
 from ..errors import UsageError
 
 # Names the class folder uses itself: a student called "index.html" would overwrite the overview.
-RESERVED = frozenset({"index.html", "grades.csv", "batch.json"})
+RESERVED = frozenset({"index.html", "grades.csv", "batch.json", "canvas.csv", "moodle.csv"})
 # A spreadsheet reads a cell starting with one of these as a formula (CSV injection): grades.csv
 # must never hand a student-chosen formula to the instructor's spreadsheet program.
 FORMULA_STARTS = "=+-@"

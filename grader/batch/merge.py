@@ -17,6 +17,7 @@ from ..errors import UsageError
 from .entries import parse_shard, unsafe_id
 from .outputs import ClassFiles, write_class_outputs
 from .records import SCHEMA, STATUSES, Outline, StudentRecord, canonical_results
+from .roster import Roster
 from .store import RESULTS, Store
 
 
@@ -93,7 +94,7 @@ def _shard_warnings(manifests: list[tuple[Path, dict]]) -> list[str]:
     return [f"shard {index}/{count} is missing: its students are not in the overview" for index in missing]
 
 
-def merge_batches(*, sources: list[Path], report_dir: Path) -> MergeSummary:
+def merge_batches(*, sources: list[Path], report_dir: Path, roster: Roster | None = None) -> MergeSummary:
     if not sources:
         raise UsageError("grade merge needs at least one report folder")
     manifests = [(folder, _manifest(folder)) for folder in sources]
@@ -121,7 +122,8 @@ def merge_batches(*, sources: list[Path], report_dir: Path) -> MergeSummary:
         run = {"merged_from": [str(folder) for folder in sources],
                "shards": [data.get("run", {}).get("shard") for _, data in manifests]}
         files = write_class_outputs(store, outline=outline, grader_version=scores["grader_version"],
-                                    seed=scores["seed"], records=records, refusals=sorted(refusals), run=run)
+                                    seed=scores["seed"], records=records, refusals=sorted(refusals), run=run,
+                                    roster=roster)
     finally:
         store.finish()
     return MergeSummary(report_dir, tuple(sorted(records, key=lambda r: r.student)), tuple(sorted(refusals)),

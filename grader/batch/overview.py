@@ -18,6 +18,7 @@ from ..report.status import CHAPTER_MARKS, MARKS, Mark, chapter_state
 from ..report.text import number, one_line, percent, printable
 from .histogram import Histogram, histogram
 from .records import ChapterOutline, Outline, StudentRecord
+from .roster import Matched
 
 HARDEST = 5
 NOT_GRADED = {"refused": Mark("error", "!", "refused", "bad"), "error": Mark("error", "!", "not graded", "bad")}
@@ -86,6 +87,9 @@ class ClassPage:
     rates: tuple[ChapterRates, ...]
     refused: tuple[tuple[str, str], ...]
     provenance: Provenance
+    roster: str = ""                                  # the roster file, when one was given
+    missing: tuple[tuple[str, str], ...] = ()         # rostered students without a submission: name, id
+    unmatched: tuple[str, ...] = ()                   # submissions of nobody on the roster
 
 
 def _chapter_results(record: StudentRecord) -> dict[int, dict]:
@@ -165,7 +169,7 @@ def provenance(outline: Outline, grader_version: str, seed: int, records: list[S
 
 
 def class_page(outline: Outline, grader_version: str, seed: int, records: list[StudentRecord],
-               refusals: list[tuple[str, str]]) -> ClassPage:
+               refusals: list[tuple[str, str]], roster: Matched | None = None) -> ClassPage:
     records = sorted(records, key=lambda r: r.student)
     graded = [r for r in records if r.results is not None]
     totals = [float(r.results["score"]) for r in graded]
@@ -179,6 +183,9 @@ def class_page(outline: Outline, grader_version: str, seed: int, records: list[S
         hardest=hardest(rates), rates=rates,
         refused=tuple((printable(name), one_line(reason)) for name, reason in sorted(refusals)),
         provenance=provenance(outline, grader_version, seed, records),
+        roster=printable(roster.source) if roster else "",
+        missing=tuple((printable(s.name), printable(s.student_id)) for s in roster.missing) if roster else (),
+        unmatched=tuple(printable(name) for name in roster.unmatched) if roster else (),
     )
 
 

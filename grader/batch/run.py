@@ -21,6 +21,7 @@ from .outputs import ClassFiles, write_class_outputs
 from .pool import LocalExecutor, default_jobs
 from .progress import Progress
 from .records import Outline, StudentRecord
+from .roster import Roster
 from .store import ResumeKey, Store, complete, key_of
 from .unzip import ZipRefused, safe_unzip
 
@@ -38,6 +39,7 @@ class BatchOptions:
     seed: int | None = None
     sandbox: str = "auto"
     timeout: float | None = None     # wall-clock seconds per submission (default: wall_limit)
+    roster: Roster | None = None     # who each submission belongs to: canvas.csv and moodle.csv
 
 
 @dataclass(frozen=True)
@@ -159,6 +161,9 @@ def run_batch(*, course: Course, submissions: Path, report_dir: Path, options: B
     """Grade the class folder `submissions` into `report_dir`."""
     clock = time.monotonic()
     _check_apart(submissions, report_dir)
+    if options.roster and options.shard:
+        raise UsageError("--roster needs the whole class: a shard would mark every student of the other shards "
+                         "missing; give it to `grade merge` when the shards are merged")
     collected = select_shard(collect_entries(submissions), options.shard)
     if not options.scheduler:
         resolve_tier(options.sandbox)   # a tier this machine lacks is one error, not one per student
@@ -184,7 +189,7 @@ def run_batch(*, course: Course, submissions: Path, report_dir: Path, options: B
                "wall_seconds": round(time.monotonic() - clock, 3)}
         refusals = [(r.name, r.reason) for r in collected.refusals]
         files = write_class_outputs(store, outline=outline, grader_version=__version__, seed=seed,
-                                    records=records, refusals=refusals, run=run)
+                                    records=records, refusals=refusals, run=run, roster=options.roster)
         progress.finish()
     finally:
         progress.stop()

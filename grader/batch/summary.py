@@ -4,6 +4,8 @@ and where the class report is. Pure functions of the summaries, so the commands 
 from __future__ import annotations
 
 from .merge import MergeSummary
+from .outputs import ClassFiles
+from .roster import Matched
 from .run import BatchSummary
 
 
@@ -22,7 +24,18 @@ def batch_lines(summary: BatchSummary) -> list[str]:
     lines += [f"  refused: {r.name}: {r.reason}" for r in summary.refusals]
     lines += [f"  {'refused' if r.status == 'refused' else 'not graded'}: {r.student}: {r.reason}"
               for r in records if r.status != "graded"]
-    lines += _where(summary.files.overview, summary.files.grades)
+    lines += roster_lines(summary.files.roster) if summary.files.roster else []
+    lines += _where(summary.files)
+    return lines
+
+
+def roster_lines(matched: Matched) -> list[str]:
+    """Who the roster and the class folder disagree about."""
+    lines = [f"roster {matched.source}: {len(matched.students)} students, {len(matched.missing)} without a "
+             f"submission, {len(matched.unmatched)} submission{'s' if len(matched.unmatched) != 1 else ''} "
+             f"of nobody on it"]
+    lines += [f"  missing: {s.name} ({s.student_id}): no submission {s.submission!r}" for s in matched.missing]
+    lines += [f"  not on the roster: {name}" for name in matched.unmatched]
     return lines
 
 
@@ -33,9 +46,13 @@ def merge_lines(summary: MergeSummary) -> list[str]:
                        sum(r.status == "refused" for r in records) + len(summary.refusals),
                        sum(r.status == "error" for r in records))]
     lines += [f"  warning: {warning}" for warning in summary.warnings]
-    lines += _where(summary.files.overview, summary.files.grades)
+    lines += roster_lines(summary.files.roster) if summary.files.roster else []
+    lines += _where(summary.files)
     return lines
 
 
-def _where(overview, grades) -> list[str]:
-    return [f"overview: {overview}", f"grades:   {grades}"]
+def _where(files: ClassFiles) -> list[str]:
+    lines = [f"overview: {files.overview}", f"grades:   {files.grades}"]
+    if files.canvas and files.moodle:
+        lines += [f"canvas:   {files.canvas}", f"moodle:   {files.moodle}"]
+    return lines

@@ -10,7 +10,7 @@ import sys
 import time
 from pathlib import Path
 
-from ..course import find_course, load_course
+from ..course import Course, find_course, load_course
 from ..errors import GraderError
 from ..grading import grade
 from ..scorecard import Scorecard
@@ -36,6 +36,16 @@ def starter_problems(card: Scorecard) -> list[str]:
 def main() -> int:
     try:
         course = load_course(find_course(Path.cwd()))
+    except GraderError as error:
+        print(f"grade: error: {error}", file=sys.stderr)
+        return error.exit_code
+    return check_release(course)
+
+
+def check_release(course: Course) -> int:
+    """Grade the release's untouched starters and say whether they scored as they must; the exit
+    code (also what `grade selftest` returns in a release)."""
+    try:
         if not is_release(course):
             print("grade: this is not a student release (no oracle/oracle.json next to course.yaml)", file=sys.stderr)
             return 2

@@ -16,6 +16,7 @@ import yaml
 
 from ..course import Course, parse_course
 from ..errors import CourseError
+from .actions import ACTIONS
 from .oracle import ORACLE_DIR, ORACLE_FILE, Oracle, oracle_json
 
 PACKAGE = Path(__file__).resolve().parents[1]      # grader/
@@ -81,7 +82,7 @@ def student_page(course: Course) -> StudentPage:
 def render(template: str, page: StudentPage) -> str:
     environment = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=False,
                                      keep_trailing_newline=True, undefined=jinja2.StrictUndefined)
-    return environment.get_template(template).render(page=page)
+    return environment.get_template(template).render(page=page, actions=ACTIONS)
 
 
 def write_tree(course: Course, oracle: Oracle, out: Path) -> list[str]:
@@ -113,5 +114,6 @@ def write_tree(course: Course, oracle: Oracle, out: Path) -> list[str]:
     workflow = out / ".github" / "workflows"
     workflow.mkdir(parents=True)
     (workflow / "grade.yml").write_text(render("grade.yml.j2", page), encoding="utf-8")
+    (workflow / "classroom.yml").write_text(render("classroom.yml.j2", page), encoding="utf-8")
     return ["exercises/", "grader/", "course.yaml", f"{ORACLE_DIR}/", "README.md", "Makefile",
-            ".github/workflows/grade.yml", "pyproject.toml", ".gitignore"]
+            ".github/workflows/grade.yml", ".github/workflows/classroom.yml", "pyproject.toml", ".gitignore"]

@@ -3,7 +3,7 @@ the command line can offer them without loading Jinja2."""
 
 from __future__ import annotations
 
-FORMATS = ("html", "junit", "gradescope", "markdown", "github")
+FORMATS = ("html", "junit", "gradescope", "markdown", "github", "classroom")
 DEFAULT_FORMATS = ("html",)
 
 

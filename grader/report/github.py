@@ -9,7 +9,7 @@ from pathlib import Path, PurePath
 
 from ..scorecard import Scorecard
 from ..scoring import ChapterResult, CriterionResult
-from .text import one_line, printable, score_text
+from .text import diagnoses, misconception_line, one_line, printable, score_text
 
 
 def _data(text: str) -> str:
@@ -45,7 +45,8 @@ def _message(c: CriterionResult) -> str:
         parts.append(f"expected: {printable(c.expected)}, got: {printable(c.actual or '')}")
     if c.help:
         parts.append(f"hint: {c.help}")
-    return "\n".join(one_line(part, 400) for part in parts)
+    lines = [one_line(part, 400) for part in parts]
+    return "\n".join(lines + [misconception_line(d, 600) for d in diagnoses(c)])
 
 
 def _chapter(card: Scorecard, chapter: ChapterResult, cwd: Path) -> list[str]:

@@ -1,10 +1,7 @@
-"""Gradescope's autograder results format, so an instructor can run `grade` inside a Gradescope
-autograder. Its `run_autograder` script would be, for example:
-
-    grade all --submission /autograder/submission --report-dir /tmp/reports --format gradescope
-    cp /tmp/reports/gradescope.json /autograder/results/results.json
-
-(`grade` exits 1 when something failed; Gradescope reads the file either way.)
+"""Gradescope's autograder results format (gradescope/autograder_samples, docs/specs.md): a test
+per criterion with its points, status and what went wrong (call, expected and actual values, the
+hint and the probable misconception), and a summary naming the sandbox tier that graded.
+`grade export gradescope OUT.zip` (grader/deploy/) bundles an autograder that writes it.
 """
 
 from __future__ import annotations
@@ -38,8 +35,9 @@ def gradescope_json(card: Scorecard) -> dict[str, Any]:
                 "tags": [c.id],
             })
     notes = [f"Chapter {ch.number} was not graded: {ch.run.note}" for ch in card.chapters if ch.status != "graded"]
+    sandbox = f"sandbox {card.sandbox}" + (f" ({card.sandbox_note})" if card.sandbox_note else "")
     summary = [f"{card.course_title}: {points(card.score)}/{card.max_score} points",
-               *notes, f"grader {card.grader_version}, sandbox {card.sandbox}, seed {card.seed}"]
+               *notes, f"grader {card.grader_version}, {sandbox}, seed {card.seed}"]
     return {
         "score": points(card.score),
         "execution_time": round(card.duration),

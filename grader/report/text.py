@@ -8,6 +8,7 @@ import re
 from dataclasses import dataclass
 from fractions import Fraction
 
+from ..outcomes import Diagnosis
 from ..scorecard import points
 from ..scoring import CriterionResult
 
@@ -133,4 +134,21 @@ def criterion_text(c: CriterionResult) -> str:
             lines.append(f"    {str(where['code']).strip()}")
     if c.help and c.status not in ("passed", "skipped"):
         lines.append(f"hint: {c.help}")
+    for d in diagnoses(c):
+        lines += [f"probable misconception: {d.title}", f"  {d.did} {d.why}", f"  {lesson_text(d)}"]
     return printable("\n".join(lines))
+
+
+def diagnoses(c: CriterionResult) -> tuple[Diagnosis, ...]:
+    """The known mistakes a report names for a criterion: only for one that did not pass. Shown for
+    hidden criteria too, as on the HTML scorecard: a misconception gives away no hidden value."""
+    return c.diagnosis if c.status != "passed" else ()
+
+
+def lesson_text(d: Diagnosis) -> str:
+    return f"read again: “{d.lesson}”" + (f" in {d.guide}" if d.guide else "")
+
+
+def misconception_line(d: Diagnosis, limit: int = 400) -> str:
+    """A misconception on one line, for formats that allow no more (annotations, table cells)."""
+    return one_line(f"probable misconception: {d.title}. {d.did} {d.why} {lesson_text(d)}", limit)

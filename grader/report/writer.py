@@ -13,7 +13,7 @@ from ..scorecard import Scorecard, write_atomically, write_results
 from .formats import DEFAULT_FORMATS, FORMATS
 
 FILENAMES = {"junit": "junit.xml", "gradescope": "gradescope.json", "markdown": "summary.md",
-             "github": "github-annotations.txt"}
+             "github": "github-annotations.txt", "classroom": "classroom.json"}
 
 
 @dataclass(frozen=True)
@@ -30,8 +30,9 @@ def write_reports(card: Scorecard, report_dir: Path, formats: tuple[str, ...] = 
                   cwd: Path | None = None, environ: Mapping[str, str] | None = None,
                   refresh: int | None = None) -> Reports:
     """Write results.json and the reports in `formats` into `report_dir`. `cwd` makes the GitHub
-    annotations' paths relative; `environ` supplies GITHUB_STEP_SUMMARY (both default to this
-    process's); `refresh` makes the HTML pages reload themselves every so many seconds."""
+    annotations' paths relative; `environ` supplies GITHUB_STEP_SUMMARY and GITHUB_OUTPUT (both
+    default to this process's); `refresh` makes the HTML pages reload themselves every so many
+    seconds."""
     environ = os.environ if environ is None else environ
     files: list[Path] = []
     console: list[str] = []
@@ -60,6 +61,14 @@ def write_reports(card: Scorecard, report_dir: Path, formats: tuple[str, ...] = 
             lines = annotations(card, cwd=cwd or Path.cwd())
             write_atomically(path, "\n".join(lines) + "\n")
             console += lines
+        elif name == "classroom":
+            from .classroom import classroom_payload, encode_payload
+            payload = classroom_payload(card)
+            write_atomically(path, json.dumps(payload, indent=2, ensure_ascii=False) + "\n")
+            if environ.get("GITHUB_OUTPUT"):
+                # The step's `result` output, which the workflow hands to the grading reporter.
+                with open(environ["GITHUB_OUTPUT"], "a", encoding="utf-8") as outputs:
+                    outputs.write(f"result={encode_payload(payload)}\n")
         files.append(path)
     # results.json last: whoever waits for it (a batch, `grade watch`'s reader) finds the others done.
     return Reports((write_results(card, report_dir), *files), tuple(console))

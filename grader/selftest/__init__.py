@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Callable
 
 from ..course import Course
+from ..errors import CourseError, UsageError
 from ..mistakes import load_bank
 from ..mistakes.bank import fingerprint
 from ..scorecard import write_atomically
@@ -44,9 +45,23 @@ class SelftestResult:
         return self.verdict.passed
 
 
+def check_can_selftest(course: Course) -> None:
+    """The self-test grades the reference and the bank's edits of it: say in one line when this
+    course folder has no reference (a student release never has one)."""
+    from ..release.oracle import is_release
+    if is_release(course):
+        raise UsageError("grade selftest proves the rubric with the instructor's reference solutions and mistake "
+                         "bank, which a student release leaves out; in a release, `make test` checks its grader")
+    missing = [ch.file for ch in course.chapters if not (course.reference / ch.file).is_file()]
+    if missing:
+        raise CourseError(f"grade selftest grades the reference solutions, and {course.reference} lacks "
+                          f"{', '.join(missing)}")
+
+
 def run_selftest(*, course: Course, report_dir: Path, jobs: int | None = None, sandbox: str = "auto",
                  progress: Callable[[Graded, int, int], None] | None = None) -> SelftestResult:
     """Grade everything the bank and the course call for; write selftest.html and selftest.json."""
+    check_can_selftest(course)
     bank = load_bank(course)  # a broken bank stops here, before anything runs
     runs = plan_runs(course, bank)
     jobs = jobs or os.cpu_count() or 1
