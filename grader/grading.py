@@ -8,6 +8,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from . import __version__
+from .budget import training_records
+from .calibration import calibrate
 from .course import Course
 from .release.oracle import settle
 from .runner import RunOptions, run_chapters
@@ -27,7 +29,8 @@ def grade(*, course: Course, submission: Path, chapters: list[int], sandbox: str
     seed, integrated = settle(course, seed, integrated)  # a student release: its own seed, integrated
     started = datetime.now(timezone.utc)
     clock = time.monotonic()
-    runs, outcomes = run_chapters(course, located, chapters, RunOptions(tier, integrated, seed))
+    calibrations = calibrate(course, chapters, tier)  # measured once per machine, then cached
+    runs, outcomes = run_chapters(course, located, chapters, RunOptions(tier, integrated, seed, calibrations))
     return Scorecard(
         grader_version=__version__,
         course_title=course.title, course_version=course.version, course_sha256=course.sha256,
@@ -37,4 +40,6 @@ def grade(*, course: Course, submission: Path, chapters: list[int], sandbox: str
         started=started.isoformat(timespec="seconds"),
         duration=round(time.monotonic() - clock, 3),
         chapters=score_chapters(course, runs, outcomes),
+        training=training_records({n: course.chapter(n).limits.training_timeout for n in chapters},
+                                  {run.number: run.training_cpu for run in runs}, calibrations),
     )

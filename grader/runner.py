@@ -8,11 +8,12 @@ import os
 import shutil
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
+from .budget import Calibration, TrainingBudget, resolve_budget
 from .course import Chapter, Course
 from .errors import CourseError, GraderError
 from .outcomes import ChapterRun, TestOutcome
@@ -33,6 +34,7 @@ class RunOptions:
     tier: str = "process"
     integrated: bool = False
     seed: int = 0
+    calibrations: dict[int, Calibration] = field(default_factory=dict)  # chapters with relative budgets
 
 
 def prepare_workdir(course: Course, submission: Submission, chapter: Chapter, folder: Path,
@@ -53,13 +55,16 @@ def prepare_workdir(course: Course, submission: Submission, chapter: Chapter, fo
     return origin
 
 
-def _session_factory(chapter: Chapter, folder: Path, student_files: tuple[str, ...], tier: str):
+def _session_factory(chapter: Chapter, folder: Path, student_files: tuple[str, ...], tier: str,
+                     training: TrainingBudget):
     limits = chapter.limits
+    # The judge stops a training at its CPU budget; the rlimit is only the backstop above it.
     spec = WorkerSpec(workdir=folder, student_files=student_files, tier=tier,
-                      cpu_seconds=math.ceil(limits.chapter_timeout) + 1,
+                      cpu_seconds=math.ceil(limits.chapter_timeout + training.cpu_seconds) + 1,
                       memory_bytes=limits.memory_mb << 20)
     return lambda: Session(spec, chapter.module, request_timeout=limits.request_timeout,
-                           chapter_timeout=limits.chapter_timeout, output_bytes=limits.output_kb << 10)
+                           chapter_timeout=limits.chapter_timeout, output_bytes=limits.output_kb << 10,
+                           training=training)
 
 
 def run_chapters(course: Course, submission: Submission, numbers: list[int],
@@ -82,7 +87,8 @@ def run_chapters(course: Course, submission: Submission, numbers: list[int],
             student_files = tuple(f for f, who in origins[number].items() if who == "student")
             source = submission.sources[number].decode("utf-8-sig", errors="replace")  # as import does: a BOM is no code
             contexts[chapter.tests_path.resolve()] = ChapterContext(
-                chapter, source, _session_factory(chapter, folder, student_files, options.tier))
+                chapter, source, _session_factory(chapter, folder, student_files, options.tier,
+                                                  _budget(chapter, options.calibrations.get(number))))
         plugin = JudgePlugin(course, contexts, options.seed)
         if contexts:
             _run_pytest([str(path) for path in contexts], plugin)
@@ -97,8 +103,13 @@ def run_chapters(course: Course, submission: Submission, numbers: list[int],
             restarts=session.restarts if session else 0,
             duration=round(context.finished - context.started, 3) if session else 0.0,
             files=origins[number],
+            training_cpu=session.training_cpu if session else None,
         )
     return [runs[n] for n in numbers], plugin.outcomes
+
+
+def _budget(chapter: Chapter, calibration: Calibration | None) -> TrainingBudget:
+    return resolve_budget(chapter.limits.training_timeout, calibration.reference_cpu if calibration else None)
 
 
 def _run_pytest(paths: list[str], plugin: JudgePlugin) -> None:
