@@ -13,15 +13,16 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-# The wall-clock ceiling is this many times the CPU budget: enough for a grading held to a quarter
-# of one core to use its whole CPU budget, or to a tenth of a core to use 40% of it (a correct
-# submission needs about a tenth), yet finite against code that sleeps.
-WALL_FACTOR = 4.0
+# The wall-clock ceiling is this many times the CPU budget: enough for a grading held to a tenth of
+# one core (a CPU quota, or a machine running ten times more work than it has cores) to use its
+# whole CPU budget, yet finite against code that sleeps. A factor of 4 was tried first: with ten
+# gradings at once on 2 cores, an endless loop then met the wall clock before its CPU budget.
+WALL_FACTOR = 10.0
 DEFAULT_FLOOR = 30.0  # seconds of CPU a relative budget never goes below
 _MULTIPLE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*[x×]\s*$")
-USUAL_CAUSES = ("usual causes: work repeated inside the innermost loops (a forward pass or a whole "
-                "matrix recomputed for every weight, a transpose or a copy of the weights per sample), "
-                "or more epochs than asked for")
+USUAL_CAUSES = ("the usual causes: work repeated in the innermost loops, such as a forward pass "
+                "recomputed for every weight or a copy of the weights for every sample, or a loop over "
+                "the epochs that does not stop")
 
 
 @dataclass(frozen=True)
@@ -64,14 +65,23 @@ class Calibration:
     tier: str
     key: str                       # sha256 of everything the figure depends on
     reused: bool = False           # read from the cache rather than measured by this grading
+    # Without the reference (a student release), its time is estimated from a yardstick: a fixed
+    # workload timed here, times the ratio recorded where the reference was timed beside it.
+    per_yardstick: float | None = None
 
     def describe(self) -> str:
         """One line for a scorecard's provenance: how the reference's time was measured."""
         runs = ", ".join(_seconds(s) for s in self.samples)
         when = "measured by this grading" if not self.reused else f"measured {self.measured_at}, reused"
+        where = f"{self.machine}, Python {self.python}, {self.tier} sandbox; {when}"
+        if self.per_yardstick is not None:
+            return (f"the reference's training, estimated at {_seconds(self.reference_cpu)} s of CPU: "
+                    f"{self.per_yardstick:.1f}× the yardstick (as measured beside the reference when the release "
+                    f"was made), which takes {_seconds(self.reference_cpu / self.per_yardstick)} s here "
+                    f"(runs of {runs} s); {where}")
         return (f"the reference's training, {_seconds(self.reference_cpu)} s of CPU: median of "
                 f"{len(self.samples)} runs of {self.sample_epochs} epochs ({runs} s) × {self.epochs // self.sample_epochs:g}; "
-                f"{self.machine}, Python {self.python}, {self.tier} sandbox; {when}")
+                f"{where}")
 
 
 @dataclass(frozen=True)
@@ -125,7 +135,8 @@ def budget_lines(record: TrainingRecord, used: float | None) -> list[tuple[str, 
     if used is not None:
         share = (f", {_seconds(used / record.budget.reference_cpu)}× the reference's"
                  if record.budget.relative and record.budget.reference_cpu else "")
-        lines.append((f"Chapter {record.chapter} training used", f"{_seconds(used)} s of CPU{share}"))
+        stopped = " (stopped there)" if used > record.budget.cpu_seconds else ""
+        lines.append((f"Chapter {record.chapter} training used", f"{_seconds(used)} s of CPU{share}{stopped}"))
     if record.calibration is not None:
         lines.append((f"Chapter {record.chapter} calibration", record.calibration.describe()))
     return lines
@@ -142,14 +153,27 @@ def over_cpu_message(used: float, budget: TrainingBudget) -> str:
                 f"{_seconds(budget.reference_cpu)} s on this machine; {allowed}")
     else:
         said = f"your training used {_seconds(used)} s of CPU; the course allows {_seconds(budget.cpu_seconds)} s"
-    return f"{said}. It was stopped there ({USUAL_CAUSES})."
+    return f"{said}. It was stopped there; {USUAL_CAUSES}."
 
 
 def over_wall_message(wall: float, used: float, budget: TrainingBudget) -> str:
     """The training ran past the wall-clock ceiling without using its CPU budget: it waited."""
     return (f"your training ran {_seconds(wall)} s of wall clock but used only {_seconds(used)} s of CPU "
-            f"(the budget is {_seconds(budget.cpu_seconds)} s): it spends its time waiting, not computing "
-            f"(time.sleep, input(), a lock or a thread that never finishes?)")
+            f"(the budget is {_seconds(budget.cpu_seconds)} s): it spent most of that time waiting rather than "
+            f"computing (time.sleep, input(), a lock or a thread that never finishes?), unless the machine "
+            f"gave it less than a tenth of a core")
+
+
+# A relative budget not calibrated on this machine (a batch on a cluster) is bounded assuming the
+# reference trains in at most this many CPU seconds there.
+ASSUMED_REFERENCE_CPU = 60.0
+
+
+def wall_bound(rule: float | Relative, calibration: Calibration | None) -> float:
+    """The longest a training under `rule` can run by the wall clock, for a batch's safety net."""
+    if isinstance(rule, Relative) and calibration is None:
+        return resolve_budget(rule, ASSUMED_REFERENCE_CPU).wall_seconds
+    return resolve_budget(rule, calibration.reference_cpu if calibration else None).wall_seconds
 
 
 def rule_text(rule: float | Relative) -> str:

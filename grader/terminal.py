@@ -47,7 +47,9 @@ def render_terminal(card: Scorecard, *, color: bool, verbose: bool = False) -> s
             lines.append(f"  {style(mark, fg=colour)} {c.title}  {style(pts, fg=colour)}")
             if c.status == "passed":
                 continue
-            if c.message:
+            if c.message and c.status == "timeout":  # what ran out, by how much and why: all of it
+                lines += textwrap.wrap(c.message, 110, initial_indent="      ", subsequent_indent="      ")
+            elif c.message:
                 lines.append("      " + textwrap.shorten(c.message, 150, placeholder=" …"))
             if verbose and c.call:
                 lines.append(f"      call: {c.call}")
