@@ -29,7 +29,8 @@ def grade(*, course: Course, submission: Path, chapters: list[int], sandbox: str
     seed, integrated = settle(course, seed, integrated)  # a student release: its own seed, integrated
     started = datetime.now(timezone.utc)
     clock = time.monotonic()
-    calibrations = calibrate(course, chapters, tier)  # measured once per machine, then cached
+    # The reference's training time on this machine: measured at the first grading, then cached.
+    calibrations = calibrate(course, [n for n in chapters if located.has(n)], tier)
     runs, outcomes = run_chapters(course, located, chapters, RunOptions(tier, integrated, seed, calibrations))
     return Scorecard(
         grader_version=__version__,

@@ -231,7 +231,6 @@ class Session:
         self._module: Remote | None = None
         self._import_fault: StudentFault | None = None
         self._ids = itertools.count(1)
-        self._override: float | None = None
 
     # lifecycle
 
@@ -264,15 +263,6 @@ class Session:
     def close(self) -> None:
         if self.channel is not None:
             self.channel.kill()
-
-    @contextlib.contextmanager
-    def time_limit(self, seconds: float) -> Iterator[None]:
-        """Let the requests inside this block run up to `seconds` each (training, say)."""
-        previous, self._override = self._override, seconds
-        try:
-            yield
-        finally:
-            self._override = previous
 
     @contextlib.contextmanager
     def training(self) -> Iterator[None]:
@@ -343,7 +333,7 @@ class Session:
             raise StudentTimeout(f"the chapter's time limit ({self.chapter_timeout:g} s) was used up "
                                  f"before `{description}` could run", call=description)
         budget = self.training_budget if self._training else None
-        timeout = budget.wall_seconds if budget else min(self._override or self.request_timeout, remaining)
+        timeout = budget.wall_seconds if budget else min(self.request_timeout, remaining)
         message["id"] = next(self._ids)
         try:
             if budget:
