@@ -166,7 +166,7 @@ def over_wall_message(wall: float, used: float, budget: TrainingBudget) -> str:
 
 # A relative budget not calibrated on this machine (a batch on a cluster) is bounded assuming the
 # reference trains in at most this many CPU seconds there.
-ASSUMED_REFERENCE_CPU = 60.0
+ASSUMED_REFERENCE_CPU = 30.0
 
 
 def wall_bound(rule: float | Relative, calibration: Calibration | None) -> float:

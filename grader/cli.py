@@ -178,7 +178,7 @@ def list_command(submission: Path | None, course_path: Path | None) -> None:
 @click.option("--seed", type=int, default=None, help="Override the course's seed.")
 @sandbox_option
 @click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=None, metavar="SECONDS",
-              help="Wall-clock limit per submission (default: the course's chapter limits added up, plus 60 s).")
+              help="Wall-clock limit per submission (default: the course's chapter and training limits added up, plus 60 s).")
 @reporting_errors
 def batch_command(submissions: Path, course_path: Path | None, report_dir: Path | None, jobs: int | None,
                   resume: bool, shard: str | None, scheduler: str | None, seed: int | None, sandbox: str,

@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -133,6 +134,23 @@ def test_the_calibration_is_measured_again_when_what_it_depends_on_changes(cours
     assert calibrate(course_tree, tier)[7].reused  # and that one is cached in turn
 
 
+def test_judges_starting_together_measure_once(course_tree, monkeypatch, tmp_path):
+    """A batch's judges may all start on a cold cache: the lock lets one measure, the rest reuse."""
+    calls = []
+
+    def slow_measure(course, chapter, tier):
+        calls.append(tier)
+        time.sleep(0.5)
+        return (0.8, 0.9, 0.85), 50, 500
+
+    monkeypatch.setattr(calibration, "measure", slow_measure)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(lambda _: calibrate(course_tree)[7], range(4)))
+    assert len(calls) == 1 and sum(not r.reused for r in results) == 1
+    assert len({r.reference_cpu for r in results}) == 1
+
+
 def test_a_damaged_cache_file_is_measured_again(course_tree, measured, tmp_path):
     calibrate(course_tree)
     (cached,) = (tmp_path / "cache" / "mlp-grader").glob("calibration-*.json")
@@ -157,3 +175,18 @@ def test_without_the_reference_the_yardstick_and_the_recorded_ratio_stand_in(cou
     (release / "reference-time.json").unlink()
     with pytest.raises(calibration.CourseError, match="lacks the reference's chapters and there is no reference-time.json"):
         calibration.calibrate(load_course(release / "course.yaml"), [7], "process")
+
+
+def test_a_batch_gives_each_judge_its_chapters_limits_and_the_trainings_ceiling():
+    from grader.batch.run import MARGIN, wall_limit
+    course = load_course(ROOT / "course.yaml")
+    chapters = sum(ch.limits.chapter_timeout for ch in course.chapters)
+    # Only chapter 7 trains: its ceiling is 10 x its CPU budget of 10 x 8.5 s.
+    assert wall_limit(course, {7: _calibration(8.5)}) == pytest.approx(chapters + 850.0 + MARGIN)
+    # On a cluster the reference is not timed first: the ceiling assumes 30 s.
+    assert wall_limit(course) == pytest.approx(chapters + 3000.0 + MARGIN)
+
+
+def _calibration(reference_cpu: float):
+    return calibration.Calibration(chapter=7, reference_cpu=reference_cpu, epochs=500, sample_epochs=50, samples=(0.1,) * 3,
+                                   measured_at="", machine="", python="", tier="process", key="")
