@@ -111,6 +111,11 @@ def resolve_budget(rule: float | Relative, reference_cpu: float | None = None) -
     return TrainingBudget(float(rule), float(rule) * WALL_FACTOR)
 
 
+def budget_for(rule: float | Relative, calibration: Calibration | None) -> TrainingBudget:
+    """The budget of a chapter with this rule, given its calibration (None for plain seconds)."""
+    return resolve_budget(rule, calibration.reference_cpu if calibration else None)
+
+
 def _seconds(value: float) -> str:
     """A time or a ratio as people read it: 0.84, 5.5, 61."""
     if value < 1:
@@ -161,7 +166,7 @@ def over_wall_message(wall: float, used: float, budget: TrainingBudget) -> str:
     return (f"your training ran {_seconds(wall)} s of wall clock but used only {_seconds(used)} s of CPU "
             f"(the budget is {_seconds(budget.cpu_seconds)} s): it spent most of that time waiting rather than "
             f"computing (time.sleep, input(), a lock or a thread that never finishes?), unless the machine "
-            f"gave it less than a tenth of a core")
+            f"gave it less than 1/{WALL_FACTOR:g} of a core")
 
 
 # A relative budget not calibrated on this machine (a batch on a cluster) is bounded assuming the
@@ -173,7 +178,7 @@ def wall_bound(rule: float | Relative, calibration: Calibration | None) -> float
     """The longest a training under `rule` can run by the wall clock, for a batch's safety net."""
     if isinstance(rule, Relative) and calibration is None:
         return resolve_budget(rule, ASSUMED_REFERENCE_CPU).wall_seconds
-    return resolve_budget(rule, calibration.reference_cpu if calibration else None).wall_seconds
+    return budget_for(rule, calibration).wall_seconds
 
 
 def rule_text(rule: float | Relative) -> str:
@@ -184,7 +189,5 @@ def training_records(rules: dict[int, float | Relative], trained: dict[int, floa
                      calibrations: dict[int, Calibration]) -> tuple[TrainingRecord, ...]:
     """What a scorecard says about training budgets: every calibrated chapter's, and the plain
     budget of every chapter whose tests trained something (`trained`: its CPU seconds, or None)."""
-    return tuple(
-        TrainingRecord(n, rule_text(rule), resolve_budget(rule, calibrations[n].reference_cpu if n in calibrations else None),
-                       calibrations.get(n))
-        for n, rule in sorted(rules.items()) if n in calibrations or trained.get(n) is not None)
+    return tuple(TrainingRecord(n, rule_text(rule), budget_for(rule, calibrations.get(n)), calibrations.get(n))
+                 for n, rule in sorted(rules.items()) if n in calibrations or trained.get(n) is not None)

@@ -44,6 +44,7 @@ from .errors import CourseError, GraderError
 from .remote import Session, StudentFault, StudentModule
 from .sandbox.channel import WorkerSpec
 from .sandbox.tiers import PYTHON
+from .scorecard import write_atomically
 
 METHOD = 1            # bump when the way of measuring changes: old figures are then not reused
 SAMPLES = 3           # timed runs, of which the median counts
@@ -114,14 +115,6 @@ def _read(path: Path, key: str) -> Calibration | None:
     except (OSError, ValueError, KeyError, TypeError):
         return None  # absent, or not ours to trust: measure again
     return calibration if calibration.key == key and calibration.reference_cpu > 0 else None
-
-
-def _write(path: Path, calibration: Calibration, fields: dict[str, Any]) -> None:
-    text = json.dumps({"key": fields, "calibration": asdict(calibration)}, indent=2) + "\n"
-    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(text)
-    os.replace(temporary, path)
 
 
 @contextlib.contextmanager
@@ -230,7 +223,7 @@ def measure(course: Course, chapter: Chapter, tier: str) -> tuple[tuple[float, .
                           chapter_timeout=chapter.limits.chapter_timeout, output_bytes=64 << 10, training=limit)
         try:
             for _ in range(SAMPLES):
-                train(StudentModule(session), session, sample_epochs)
+                train(StudentModule(session), session, sample_epochs)  # the reference, as a worker's module
                 samples.append(session.training_cpu)
         except StudentFault as fault:
             raise GraderError(f"the reference's training could not be timed: {fault.message}") from None
@@ -241,11 +234,11 @@ def measure(course: Course, chapter: Chapter, tier: str) -> tuple[tuple[float, .
     return tuple(samples), sample_epochs, epochs
 
 
-def calibrate_chapter(course: Course, chapter: Chapter, tier: str, folder: Path | None = None) -> Calibration:
+def calibrate_chapter(course: Course, chapter: Chapter, tier: str) -> Calibration:
     """The chapter's calibration: from the cache when its key matches, else measured (and cached)."""
     fields = key_fields(course, chapter, tier)
     key = key_of(fields)
-    folder = cache_dir() if folder is None else folder
+    folder = cache_dir()
     path = folder / f"calibration-{key[:24]}.json"
     with _locked(folder) as usable:
         cached = _read(path, key) if usable else None
@@ -266,7 +259,7 @@ def calibrate_chapter(course: Course, chapter: Chapter, tier: str, folder: Path 
             per_yardstick=per_yardstick)
         if usable:
             with contextlib.suppress(OSError):  # a read-only cache costs a measurement next time, nothing more
-                _write(path, calibration, fields)
+                write_atomically(path, json.dumps({"key": fields, "calibration": asdict(calibration)}, indent=2) + "\n")
         return calibration
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from .budget import Calibration, TrainingBudget, resolve_budget
+from .budget import Calibration, TrainingBudget, budget_for
 from .course import Chapter, Course
 from .errors import CourseError, GraderError
 from .outcomes import ChapterRun, TestOutcome
@@ -88,7 +88,8 @@ def run_chapters(course: Course, submission: Submission, numbers: list[int],
             source = submission.sources[number].decode("utf-8-sig", errors="replace")  # as import does: a BOM is no code
             contexts[chapter.tests_path.resolve()] = ChapterContext(
                 chapter, source, _session_factory(chapter, folder, student_files, options.tier,
-                                                  _budget(chapter, options.calibrations.get(number))))
+                                                  budget_for(chapter.limits.training_timeout,
+                                                             options.calibrations.get(number))))
         plugin = JudgePlugin(course, contexts, options.seed)
         if contexts:
             _run_pytest([str(path) for path in contexts], plugin)
@@ -106,10 +107,6 @@ def run_chapters(course: Course, submission: Submission, numbers: list[int],
             training_cpu=session.training_cpu if session else None,
         )
     return [runs[n] for n in numbers], plugin.outcomes
-
-
-def _budget(chapter: Chapter, calibration: Calibration | None) -> TrainingBudget:
-    return resolve_budget(chapter.limits.training_timeout, calibration.reference_cpu if calibration else None)
 
 
 def _run_pytest(paths: list[str], plugin: JudgePlugin) -> None:
