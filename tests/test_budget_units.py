@@ -16,6 +16,7 @@ import pytest
 from grader import calibration
 from grader.budget import Relative, TrainingBudget, over_cpu_message, over_wall_message, resolve_budget
 from grader.course import load_course
+from grader.sandbox import cputime
 from grader.sandbox.cputime import tree_cpu_seconds
 from submissions import ROOT
 
@@ -73,6 +74,22 @@ def test_the_meter_counts_a_process_and_the_children_it_started():
         process.kill()
         process.wait()
     assert tree_cpu_seconds(process.pid) == 0.0  # gone
+
+
+def test_the_watch_reads_proc_only_when_the_limit_could_have_been_reached(monkeypatch):
+    """With 2 cores and 8 s of CPU left, the limit cannot be passed within 4 s: no look before."""
+    clock, cpu, looks = [100.0], [5.0], []
+    monkeypatch.setattr(cputime.time, "monotonic", lambda: clock[0])
+    monkeypatch.setattr(cputime, "_CORES", 2)
+    monkeypatch.setattr(cputime, "tree_cpu_seconds", lambda root: looks.append(clock[0]) or cpu[0])
+    watch = cputime.CpuWatch(1234, limit=8.0)  # starts at 5 s of CPU: 8 s may be spent from here
+    for step in range(40):  # the tree computes on one core for 10 s of wall clock
+        clock[0], cpu[0] = 100.0 + 0.25 * (step + 1), 5.0 + 0.25 * (step + 1)
+        if watch.exceeded():
+            break
+    assert watch.last > 8.0 and clock[0] - 100.0 <= 8.0 + 2 * cputime.CpuWatch.POLL
+    assert looks[1] == 104.0  # the first look: 8 s left / 2 cores
+    assert len(looks) <= 8  # the start, then looks that halve what is left, down to POLL
 
 
 # --- the calibration's cache --------------------------------------------------------------------

@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 _TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+_CORES = os.cpu_count() or 1  # a process tree cannot use CPU time faster than this per second
 _PROC = Path("/proc")
 
 
@@ -87,23 +88,26 @@ def tree_cpu_seconds(root: int) -> float:
 class CpuWatch:
     """The CPU time a worker uses from now on, against a limit, for one request."""
 
-    POLL = 0.25  # seconds between looks while the worker computes: a budget is kept to about this
+    POLL = 0.25  # the shortest wait between looks: a budget is kept to within about this
 
     def __init__(self, root: int, limit: float):
         self.root, self.limit = root, limit
         self.start = tree_cpu_seconds(root)
         self.last = 0.0
-        self._next_look = time.monotonic() + self.POLL
+        self._next_look = time.monotonic() + max(self.POLL, limit / _CORES)
 
     def used(self) -> float:
         self.last = max(0.0, tree_cpu_seconds(self.root) - self.start)
         return self.last
 
     def exceeded(self) -> bool:
-        """Whether the limit is passed, looking at /proc at most once per POLL (a worker that
-        floods its output wakes the judge far more often)."""
+        """Whether the limit is passed. /proc is read only when it could be: a tree using every
+        core cannot spend what is left of the limit in less than (left / cores) seconds, so the
+        judge looks a handful of times per training rather than every POLL (and not every time a
+        worker that floods its output wakes it)."""
         now = time.monotonic()
         if now < self._next_look:
             return False
-        self._next_look = now + self.POLL
-        return self.used() > self.limit
+        used = self.used()
+        self._next_look = now + max(self.POLL, (self.limit - used) / _CORES)
+        return used > self.limit
