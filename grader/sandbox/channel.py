@@ -163,7 +163,7 @@ class Channel:
                 raise WorkerOverCpu(watch.last)
             readers = [self._response_r, *self._open_streams()]
             writers = [self._request_w] if unsent else []
-            wait = min(remaining, CpuWatch.POLL) if watch else remaining
+            wait = min(remaining, watch.until_next_look()) if watch else remaining
             ready_r, ready_w, _ = select.select(readers, writers, [], wait)
             if ready_w:
                 try:

@@ -100,6 +100,10 @@ class CpuWatch:
         self.last = max(0.0, tree_cpu_seconds(self.root) - self.start)
         return self.last
 
+    def until_next_look(self) -> float:
+        """Seconds the judge may wait before it needs to look again."""
+        return max(0.0, self._next_look - time.monotonic())
+
     def exceeded(self) -> bool:
         """Whether the limit is passed. /proc is read only when it could be: a tree using every
         core cannot spend what is left of the limit in less than (left / cores) seconds, so the
