@@ -73,12 +73,10 @@ def runs(tmp_path_factory):
     courses = {"real": ROOT / "course.yaml",
                "half": course_copy(scratch / "half", "      training_timeout: 0.5x\n      training_floor: 1\n"),
                "plain": course_copy(scratch / "plain", "      training_timeout: 150\n")}
-    os.environ["XDG_CACHE_HOME"] = str(cache)  # this process calibrates into the module's cache
-    try:
+    with pytest.MonkeyPatch.context() as patch:  # this process calibrates into the module's cache
+        patch.setenv("XDG_CACHE_HOME", str(cache))
         calibrations = {(name, tier): calibrate(load_course(courses[name]), [7], tier)[7]
                         for name in ("real", "half") for tier in TIERS}
-    finally:
-        os.environ.pop("XDG_CACHE_HOME")
     submissions = scratch / "submissions"
     for name in (SLOW, ENDLESS, SLEEPING):
         assemble(name, submissions)
