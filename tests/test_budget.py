@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import time
 from dataclasses import dataclass
@@ -174,10 +175,13 @@ def test_an_endless_training_is_stopped_at_its_cpu_budget_with_the_numbers(runs,
     assert budget == pytest.approx(0.5 * reference, abs=0.01)
     used = run.chapter["training_cpu"]
     assert budget < used < budget + 1.5  # stopped within a poll or a few of the budget
-    shown = lambda s: f"{s:.1f}".removesuffix(".0") if s < 10 else f"{s:.0f}"  # noqa: E731
-    assert accuracy["message"].startswith(
-        f"your training used {shown(used)} s of CPU, 0.5× the reference's {shown(reference)} s on this machine; "
-        f"the course allows 0.5×. It was stopped there; the usual causes: work repeated in the innermost loops")
+    said = re.match(r"your training used ([\d.]+) s of CPU, ([\d.]+)× the reference's ([\d.]+) s on this machine; "
+                    r"the course allows 0\.5×\. It was stopped there; the usual causes: work repeated in the "
+                    r"innermost loops", accuracy["message"])
+    assert said, accuracy["message"]
+    shown_used, shown_ratio, shown_reference = map(float, said.groups())
+    assert shown_used == pytest.approx(used, abs=0.05) and shown_reference == pytest.approx(reference, abs=0.05)
+    assert shown_ratio == pytest.approx(used / reference, abs=0.005)
     assert "the usual causes" in run.stdout and "the course allows 0.5×" in run.stdout  # the terminal shows it whole
 
 
