@@ -218,7 +218,7 @@ def list_command(submission: Path | None, course_path: Path | None) -> None:
 @click.option("--seed", type=int, default=None, help="Override the course's seed.")
 @sandbox_option
 @click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=None, metavar="SECONDS",
-              help="Wall-clock limit per submission (default: the course's chapter limits added up, plus 60 s).")
+              help="Wall-clock limit per submission (default: the course's chapter and training limits added up, plus 60 s).")
 @click.option("--roster", "roster_path", type=click.Path(path_type=Path), default=None, metavar="ROSTER.csv",
               help="Who each submission belongs to (submission, student_id, name, email, section): "
                    "also writes canvas.csv and moodle.csv.")

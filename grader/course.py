@@ -14,6 +14,7 @@ from typing import Any
 
 import yaml
 
+from .budget import Relative, parse_multiple
 from .errors import CourseError, read_text
 
 HIDDEN_DIR = Path(__file__).parent / "hidden"
@@ -29,7 +30,9 @@ class Limits:
 
     request_timeout: float = 5.0   # wall clock for one call into student code
     chapter_timeout: float = 60.0  # wall clock for all of a chapter's tests
-    training_timeout: float = 60.0  # wall clock for one training run (chapter 7's final check)
+    # CPU seconds for one training run (chapter 7's final check), or a multiple of the reference's
+    # own training on the grading machine (budget.py; the wall clock gets a ceiling above it)
+    training_timeout: float | Relative = 60.0
     memory_mb: int = 1024          # address space of the worker
     output_kb: int = 64            # captured stdout/stderr kept for the report
 
@@ -221,14 +224,45 @@ def _non_negative(fields: _Mapping, key: str) -> int:
 def _limits(fields: _Mapping | None, base: Limits) -> Limits:
     if fields is None:
         return base
-    values = {}
+    values: dict[str, Any] = {}
     for name, kind in (("request_timeout", float), ("chapter_timeout", float),
-                       ("training_timeout", float), ("memory_mb", int), ("output_kb", int)):
+                       ("memory_mb", int), ("output_kb", int)):
+        given = fields.node_of(name) if fields.has(name) else None
+        if isinstance(given, yaml.ScalarNode) and parse_multiple(given.value) is not None:
+            raise _error(fields.source, given, f"{fields.where}.{name}", "only training_timeout can be a "
+                         "multiple of the reference's time (the grader times the reference's training only); "
+                         "give seconds")
         value = _positive(fields, name, kind, None)
         if value is not None:
             values[name] = value
+    training = _training(fields, base.training_timeout)
+    if training is not None:
+        values["training_timeout"] = training
     fields.finish()
     return replace(base, **values)
+
+
+def _training(fields: _Mapping, base: float | Relative) -> float | Relative | None:
+    """`training_timeout`: seconds of CPU, or `10x` the reference's training time on the grading
+    machine; `training_floor`: the seconds a multiple never goes below (inherited with it)."""
+    where = f"{fields.where}.training_timeout"
+    value = fields.take("training_timeout", (int, float, str), None)
+    if isinstance(value, (str, bool)):
+        times = parse_multiple(value) if isinstance(value, str) else None
+        if times is None:
+            raise _error(fields.source, fields.node_of("training_timeout"), where,
+                         f"expected seconds or a multiple of the reference's time such as 10x, got {value!r}")
+        value = Relative(times, base.floor) if isinstance(base, Relative) else Relative(times)
+    if value is not None and (value.times if isinstance(value, Relative) else value) <= 0:
+        raise _error(fields.source, fields.node_of("training_timeout"), where, "must be positive")
+    floor = _positive(fields, "training_floor", float, None)
+    if floor is None:
+        return value
+    rule = base if value is None else value
+    if not isinstance(rule, Relative):
+        raise _error(fields.source, fields.node_of("training_floor"), f"{fields.where}.training_floor",
+                     "a floor applies only to a training_timeout given as a multiple (such as 10x)")
+    return replace(rule, floor=floor)
 
 
 def _criterion(node: yaml.Node, where: str, source: str) -> Criterion:

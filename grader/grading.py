@@ -8,6 +8,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from . import __version__
+from .budget import training_records
+from .calibration import calibrate
 from .course import Course
 from .reference import ReferenceSource
 from .runner import RunOptions, run_chapters
@@ -28,7 +30,10 @@ def grade(*, course: Course, reference: ReferenceSource, submission: Path, chapt
     seed, integrated = reference.settle(seed, integrated)  # a student release: its own seed, integrated
     started = datetime.now(timezone.utc)
     clock = time.monotonic()
-    runs, outcomes = run_chapters(course, located, chapters, RunOptions(tier, integrated, seed), reference)
+    # The reference's training time on this machine: measured at the first grading, then cached.
+    calibrations = calibrate(course, [n for n in chapters if located.has(n)], tier)
+    runs, outcomes = run_chapters(course, located, chapters, RunOptions(tier, integrated, seed, calibrations),
+                                  reference)
     return Scorecard(
         grader_version=__version__,
         course_title=course.title, course_version=course.version, course_sha256=course.sha256,
@@ -38,4 +43,6 @@ def grade(*, course: Course, reference: ReferenceSource, submission: Path, chapt
         started=started.isoformat(timespec="seconds"),
         duration=round(time.monotonic() - clock, 3),
         chapters=score_chapters(course, runs, outcomes),
+        training=training_records({n: course.chapter(n).limits.training_timeout for n in chapters},
+                                  {run.number: run.training_cpu for run in runs}, calibrations),
     )

@@ -54,3 +54,4 @@ class ChapterRun:
     restarts: int = 0
     duration: float = 0.0
     files: dict[str, str] = field(default_factory=dict)  # file name -> "student" | "reference"
+    training_cpu: float | None = None  # CPU seconds of the student's training, when the tests trained

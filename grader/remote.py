@@ -22,7 +22,8 @@ import reprlib
 import time
 from typing import Any, Iterator
 
-from .sandbox.channel import Capture, Channel, WorkerGone, WorkerSpec, WorkerTimeout
+from .budget import TrainingBudget, over_cpu_message, over_wall_message
+from .sandbox.channel import Capture, Channel, WorkerGone, WorkerOverCpu, WorkerSpec, WorkerTimeout
 
 MAX_DEPTH = 40  # the worker refuses deeper answers; the judge checks again, trusting nothing
 _SURROGATES = re.compile("[\ud800-\udfff]")
@@ -215,8 +216,11 @@ class Session:
     """One chapter's conversation with its worker, restarted after a crash or a timeout."""
 
     def __init__(self, spec: WorkerSpec, module: str, *, request_timeout: float,
-                 chapter_timeout: float, output_bytes: int):
+                 chapter_timeout: float, output_bytes: int, training: TrainingBudget | None = None):
         self.spec, self.module = spec, module
+        self.training_budget = training
+        self.training_cpu: float | None = None  # CPU seconds of the last request under training()
+        self._training = False
         self.request_timeout = request_timeout
         self.deadline = time.monotonic() + chapter_timeout
         self.chapter_timeout = chapter_timeout
@@ -228,7 +232,6 @@ class Session:
         self._module: Remote | None = None
         self._import_fault: StudentFault | None = None
         self._ids = itertools.count(1)
-        self._override: float | None = None
         self._ready: Channel | None = None   # a worker launched ahead of need (prestart)
 
     # lifecycle
@@ -279,13 +282,20 @@ class Session:
                 channel.kill()
 
     @contextlib.contextmanager
-    def time_limit(self, seconds: float) -> Iterator[None]:
-        """Let the requests inside this block run up to `seconds` each (training, say)."""
-        previous, self._override = self._override, seconds
+    def training(self) -> Iterator[None]:
+        """Run the requests inside on the chapter's training budget: CPU time measured and limited,
+        a wall-clock ceiling against waiting, and the time not counted against the chapter's own
+        limit (a slow or busy machine must not eat the other tests' time). Without a budget (an
+        in-process replay), the requests run on the ordinary per-request limit."""
+        if self.training_budget is None:
+            yield
+            return
+        started, self._training = time.monotonic(), True
         try:
             yield
         finally:
-            self._override = previous
+            self._training = False
+            self.deadline += time.monotonic() - started
 
     def output_mark(self) -> int:
         return self.stdout.seen + self.stderr.seen
@@ -336,14 +346,25 @@ class Session:
             self.module_proxy()  # restart the worker first if an earlier test killed it
         assert self.channel is not None
         remaining = self.deadline - time.monotonic()
-        if remaining <= 0:
+        if remaining <= 0 and not self._training:
             raise StudentTimeout(f"the chapter's time limit ({self.chapter_timeout:g} s) was used up "
                                  f"before `{description}` could run", call=description)
-        timeout = min(self._override or self.request_timeout, remaining)
+        budget = self.training_budget if self._training else None
+        timeout = budget.wall_seconds if budget else min(self.request_timeout, remaining)
         message["id"] = next(self._ids)
         try:
-            response = self.channel.request(message, timeout)
-        except WorkerTimeout:
+            if budget:
+                response = self.channel.request(message, timeout, cpu_limit=budget.cpu_seconds)
+                self.training_cpu = self.channel.last_cpu
+            else:
+                response = self.channel.request(message, timeout)
+        except WorkerOverCpu as over:
+            self.training_cpu = over.cpu
+            raise StudentTimeout(over_cpu_message(over.cpu, budget), call=description) from None
+        except WorkerTimeout as late:
+            if budget:
+                self.training_cpu = late.cpu
+                raise StudentTimeout(over_wall_message(timeout, late.cpu or 0.0, budget), call=description) from None
             raise StudentTimeout(f"`{description}` did not finish within {timeout:.3g} s "
                                  f"(an endless loop?)", call=description) from None
         except WorkerGone as gone:

@@ -7,11 +7,12 @@ import math
 import os
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
+from .budget import Calibration, TrainingBudget, budget_for
 from .course import Chapter, Course
 from .errors import CourseError, GraderError
 from .outcomes import ChapterRun, TestOutcome
@@ -37,6 +38,7 @@ class RunOptions:
     tier: str = "process"
     integrated: bool = False
     seed: int = 0
+    calibrations: dict[int, Calibration] = field(default_factory=dict)  # chapters with relative budgets
 
 
 @dataclass(frozen=True)
@@ -71,13 +73,15 @@ def prepare_workdir(reference: ReferenceSource, course: Course, submission: Subm
     return Workdir(origin, tuple(sealed))
 
 
-def _session_factory(chapter: Chapter, folder: Path, workdir: Workdir, tier: str):
+def _session_factory(chapter: Chapter, folder: Path, workdir: Workdir, tier: str, training: TrainingBudget):
     limits = chapter.limits
+    # The judge stops a training at its CPU budget; the rlimit is only the backstop above it.
     spec = WorkerSpec(workdir=folder, student_files=workdir.student_files, tier=tier,
-                      cpu_seconds=math.ceil(limits.chapter_timeout) + 1,
+                      cpu_seconds=math.ceil(limits.chapter_timeout + training.cpu_seconds) + 1,
                       memory_bytes=limits.memory_mb << 20, sealed=workdir.sealed)
     return lambda: Session(spec, chapter.module, request_timeout=limits.request_timeout,
-                           chapter_timeout=limits.chapter_timeout, output_bytes=limits.output_kb << 10)
+                           chapter_timeout=limits.chapter_timeout, output_bytes=limits.output_kb << 10,
+                           training=training)
 
 
 def run_chapters(course: Course, submission: Submission, numbers: list[int], options: RunOptions,
@@ -100,7 +104,9 @@ def run_chapters(course: Course, submission: Submission, numbers: list[int], opt
             origins[number] = workdir.origin
             source = submission.sources[number].decode("utf-8-sig", errors="replace")  # as import does: a BOM is no code
             contexts[chapter.tests_path.resolve()] = ChapterContext(
-                chapter, source, _session_factory(chapter, folder, workdir, options.tier))
+                chapter, source, _session_factory(chapter, folder, workdir, options.tier,
+                                                  budget_for(chapter.limits.training_timeout,
+                                                             options.calibrations.get(number))))
         plugin = JudgePlugin(course, contexts, options.seed, reference)
         try:
             if contexts:
@@ -124,6 +130,7 @@ def run_chapters(course: Course, submission: Submission, numbers: list[int], opt
             restarts=session.restarts if session else 0,
             duration=round(context.finished - context.started, 3) if session else 0.0,
             files=origins[number],
+            training_cpu=session.training_cpu if session else None,
         )
     return [runs[n] for n in numbers], plugin.outcomes
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
+from .budget import TrainingRecord
 from .outcomes import Diagnosis
 from .scoring import ChapterResult, CriterionResult
 
@@ -32,6 +33,7 @@ class Scorecard:
     started: str          # ISO 8601, UTC
     duration: float       # seconds
     chapters: tuple[ChapterResult, ...]
+    training: tuple[TrainingRecord, ...] = ()  # training budgets, and how relative ones were calibrated
 
     @property
     def score(self) -> Fraction:
@@ -77,6 +79,7 @@ def _chapter_json(ch: ChapterResult) -> dict[str, Any]:
     return {"number": ch.number, "title": ch.title, "file": ch.file, "status": ch.status,
             "note": run.note, "score": points(ch.score), "max_score": ch.max_score,
             "duration": run.duration, "worker_restarts": run.restarts, "files": run.files,
+            "training_cpu": run.training_cpu,
             "output": {"stdout": run.stdout, "stderr": run.stderr, "truncated": run.output_truncated},
             "criteria": [_criterion_json(c) for c in ch.criteria]}
 
@@ -92,7 +95,15 @@ def scorecard_json(card: Scorecard) -> dict[str, Any]:
         "started": card.started, "duration": card.duration,
         "score": points(card.score), "max_score": card.max_score,
         "chapters": [_chapter_json(ch) for ch in card.chapters],
+        "training": [_training_json(t) for t in card.training],
     }
+
+
+def _training_json(record: TrainingRecord) -> dict[str, Any]:
+    budget = record.budget
+    return {"chapter": record.chapter, "rule": record.rule, "cpu_seconds": round(budget.cpu_seconds, 3),
+            "wall_seconds": round(budget.wall_seconds, 3), "times": budget.times,
+            "calibration": None if record.calibration is None else asdict(record.calibration)}
 
 
 def write_atomically(path: Path, text: str) -> None:

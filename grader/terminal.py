@@ -7,6 +7,7 @@ import textwrap
 
 import click
 
+from .budget import budget_lines
 from .outcomes import Diagnosis
 from .scorecard import Scorecard, points
 
@@ -46,7 +47,9 @@ def render_terminal(card: Scorecard, *, color: bool, verbose: bool = False) -> s
             lines.append(f"  {style(mark, fg=colour)} {c.title}  {style(pts, fg=colour)}")
             if c.status == "passed":
                 continue
-            if c.message:
+            if c.message and c.status == "timeout":  # what ran out, by how much and why: all of it
+                lines += textwrap.wrap(c.message, 110, initial_indent="      ", subsequent_indent="      ")
+            elif c.message:
                 lines.append("      " + textwrap.shorten(c.message, 150, placeholder=" …"))
             if verbose and c.call:
                 lines.append(f"      call: {c.call}")
@@ -65,4 +68,8 @@ def render_terminal(card: Scorecard, *, color: bool, verbose: bool = False) -> s
     lines.append(style(total, bold=True))
     tier = f"sandbox: {card.sandbox}" + (f" ({card.sandbox_note})" if card.sandbox_note else "")
     lines.append(style(f"{tier} · seed {card.seed} · {card.duration:.2f} s", fg="bright_black"))
+    used = {ch.number: ch.run.training_cpu for ch in card.chapters}
+    for record in card.training:
+        lines += [style(f"{label}: {text}", fg="bright_black")
+                  for label, text in budget_lines(record, used.get(record.chapter))]
     return "\n".join(lines)

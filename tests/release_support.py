@@ -35,8 +35,10 @@ class Release:
 
 def fixture_names() -> list[str]:
     """The fixture submissions of tests/fixtures/submissions built by `assemble` (the hostile ones
-    need their own assembly and are about the sandbox, which a release shares unchanged)."""
-    return sorted(p.name for p in FIXTURES.iterdir() if p.is_dir() and not p.name.startswith("hostile-"))
+    need their own assembly and are about the sandbox, which a release shares unchanged; the
+    budget ones train for minutes on purpose and are graded by tests/test_budget.py)."""
+    return sorted(p.name for p in FIXTURES.iterdir()
+                  if p.is_dir() and not p.name.startswith(("hostile-", "budget-")))
 
 
 @functools.lru_cache(maxsize=None)

@@ -8,6 +8,7 @@ import math
 
 import pytest
 
+from grader.budget import Calibration, Relative, TrainingRecord, resolve_budget
 from grader.report.axes import nice_ticks
 from grader.report.gradcheck import gradcheck_figure
 from grader.report.letters import letter_grid
@@ -121,6 +122,25 @@ def test_provenance_names_everything_needed_to_reproduce_the_run():
     assert labels["Seed"] == "20261122" and labels["Python"] == "3.11.7"
     assert labels["Sandbox"].startswith("process (bwrap is not available")
     assert labels["Date"] == "2026-11-22 09:30:00 UTC" and labels["Duration"] == "1 min 15 s"
+
+
+def test_provenance_shows_the_training_budget_its_use_and_the_calibration():
+    calibration = Calibration(chapter=7, reference_cpu=8.4, epochs=500, sample_epochs=50, samples=(0.84, 0.85, 0.83),
+                              measured_at="2026-11-22T09:00:00+00:00", machine="lab-3 · Xeon · 2 cores",
+                              python="3.11.7", tier="bwrap", key="ab" * 32, reused=True)
+    record = TrainingRecord(7, "10x (at least 30 s)", resolve_budget(Relative(10, 30), 8.4), calibration)
+    card = passing_card()
+    seven = next(ch for ch in card.chapters if ch.number == 7)
+    chapters = tuple(dataclasses.replace(ch, run=dataclasses.replace(ch.run, training_cpu=9.2)) if ch is seven else ch
+                     for ch in card.chapters)
+    labels = dict(index_page(dataclasses.replace(card, chapters=chapters, training=(record,))).provenance.items)
+    assert labels["Chapter 7 training budget"] == ("84 s of CPU (10× the reference's 8.4 s on this machine; "
+                                                   "course.yaml: 10x (at least 30 s)), wall-clock ceiling 840 s")
+    assert labels["Chapter 7 training used"] == "9.2 s of CPU, 1.1× the reference's"
+    assert labels["Chapter 7 calibration"] == (
+        "the reference's training, 8.4 s of CPU: median of 3 runs of 50 epochs (0.84, 0.85, 0.83 s) × 10; "
+        "lab-3 · Xeon · 2 cores, Python 3.11.7, bwrap sandbox; measured 2026-11-22T09:00:00+00:00, reused")
+    assert not any(label.startswith("Chapter 7") for label, _ in index_page(card).provenance.items)
 
 
 def test_scores_show_fractions_rounded_and_bars_their_share():

@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from .. import __version__
+from ..budget import Calibration, wall_bound
+from ..calibration import calibrate, trains
 from ..course import Course
 from ..errors import GraderError, UsageError
 from ..sandbox.tiers import resolve_tier
@@ -73,8 +75,11 @@ class BatchSummary:
         return not self.refusals and all(r.status == "graded" for r in self.records)
 
 
-def wall_limit(course: Course) -> float:
-    return sum(ch.limits.chapter_timeout for ch in course.chapters) + MARGIN
+def wall_limit(course: Course, calibrations: dict[int, Calibration] | None = None) -> float:
+    """A judge's chapters' limits added up, training included, plus MARGIN."""
+    training = sum(wall_bound(ch.limits.training_timeout, (calibrations or {}).get(ch.number))
+                   for ch in course.chapters if trains(ch))
+    return sum(ch.limits.chapter_timeout for ch in course.chapters) + training + MARGIN
 
 
 def stage(entry: Entry, course: Course, scratch: Path) -> Staged | StudentRecord:
@@ -92,7 +97,9 @@ def stage(entry: Entry, course: Course, scratch: Path) -> Staged | StudentRecord
     except (GraderError, OSError) as error:
         return StudentRecord(entry.student, entry.name, "refused", reason=f"{entry.name} cannot be read ({error})")
     present = set(located.files) | set(located.problems)
-    cost = sum(course.chapter(n).limits.chapter_timeout for n in present)
+    cost = sum(course.chapter(n).limits.chapter_timeout
+               + (wall_bound(course.chapter(n).limits.training_timeout, None) if trains(course.chapter(n)) else 0)
+               for n in present)
     return Staged(entry, bundle_of(located, course), notes, cost)
 
 
@@ -165,10 +172,14 @@ def run_batch(*, course: Course, submissions: Path, report_dir: Path, options: B
         raise UsageError("--roster needs the whole class: a shard would mark every student of the other shards "
                          "missing; give it to `grade merge` when the shards are merged")
     collected = select_shard(collect_entries(submissions), options.shard)
+    calibrations: dict[int, Calibration] = {}
     if not options.scheduler:
-        resolve_tier(options.sandbox)   # a tier this machine lacks is one error, not one per student
+        tier = resolve_tier(options.sandbox)[0]  # a tier this machine lacks is one error, not one per student
+        # Measured here, once, before the judges start: they find it in the cache instead of all
+        # timing the reference at once, and the judges' time limit includes the training's.
+        calibrations = calibrate(course, [ch.number for ch in course.chapters], tier)
     seed = course.seed if options.seed is None else options.seed
-    timeout = options.timeout or wall_limit(course)
+    timeout = options.timeout or wall_limit(course, calibrations)
     outline, course_files = Outline.of(course), CourseFiles.of(course)
     progress = progress or Progress(tty=False)
     workers = options.jobs or default_jobs()

@@ -135,7 +135,7 @@ class LocalChannel:
 class LocalSession(Session):
     """The judge's Session, talking to an in-process chapter instead of a worker process.
 
-    Everything a hidden test uses (calls, attributes, keep/fetch, time_limit, output marks, the
+    Everything a hidden test uses (calls, attributes, keep/fetch, training, output marks, the
     last call's label) is Session's own code; only starting the "worker" differs. `budget` is the
     chapter's total time, as `chapter_timeout` is for a worker.
     """

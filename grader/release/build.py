@@ -27,9 +27,11 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from .. import __version__, warm
+from ..calibration import write_reference_time
 from ..course import Course
 from ..errors import CourseError, UsageError
 from ..mistakes import load_bank
+from ..sandbox.tiers import resolve_tier
 from .oracle import ORACLE_DIR, ORACLE_FILE, Oracle, hidden_tests_digest, is_release
 from .plan import Extra, Grading, plan_gradings
 from .record import RECORD_ENV, load_recording
@@ -96,6 +98,7 @@ def build_release(*, course: Course, out: Path, jobs: int | None = None, sandbox
         record_seconds = time.monotonic() - clock
         oracle = merge_recordings(course, recorded)
         contents = write_tree(course, oracle, out)
+        write_reference_time(course, out, resolve_tier(sandbox)[0])  # relative training budgets, without the reference
         try:
             clock = time.monotonic()
             problems, released = verify_release(out, recorded, folders, scratch, jobs=jobs, sandbox=sandbox,

@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
+from ..budget import budget_lines
 from ..outcomes import Diagnosis
 from ..scorecard import Scorecard
 from ..scoring import ChapterResult, CriterionResult
@@ -169,7 +170,14 @@ def provenance(card: Scorecard) -> Provenance:
         ("Python", card.python),
         ("Date", _date(card.started)),
         ("Duration", _seconds(card.duration)),
+        *_training_rows(card),
     ))
+
+
+def _training_rows(card: Scorecard) -> list[tuple[str, str]]:
+    """Each chapter's training budget, what the training used and how the reference was timed."""
+    used = {ch.number: ch.run.training_cpu for ch in card.chapters}
+    return [row for record in card.training for row in budget_lines(record, used.get(record.chapter))]
 
 
 def _location(c: CriterionResult) -> Location | None:

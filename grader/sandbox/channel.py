@@ -19,6 +19,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .cputime import CpuWatch
 from .identity import SandboxUser, allocate_user
 from .sweep import clear_folder, kill_session, kill_user, remove_files_of
 from .tiers import plan_launch
@@ -43,6 +44,14 @@ class WorkerGone(Exception):
 
 class WorkerTimeout(Exception):
     """The worker did not answer within the deadline; it has been killed."""
+
+    def __init__(self, cpu: float | None = None):
+        super().__init__()
+        self.cpu = cpu  # CPU seconds the request had used, when it was being measured
+
+
+class WorkerOverCpu(WorkerTimeout):
+    """The worker used more CPU time than the request allowed; it has been killed."""
 
 
 @dataclass
@@ -134,30 +143,39 @@ class Channel:
         self._scanned = 0  # how much of _pending is known to hold no newline
         self._streams = {self.process.stdout.fileno(): stdout, self.process.stderr.fileno(): stderr}
         self.alive = True
+        self.last_cpu: float | None = None  # CPU seconds of the last request that was measured
 
-    def request(self, message: dict, timeout: float) -> dict:
-        """Send one request and wait at most `timeout` seconds for its answer."""
+    def request(self, message: dict, timeout: float, cpu_limit: float | None = None) -> dict:
+        """Send one request and wait at most `timeout` seconds for its answer (and, given
+        `cpu_limit`, let the worker use at most that many seconds of CPU on it)."""
         if not self.alive:
             raise WorkerGone("the worker is no longer running")
         outgoing = json.dumps(message, allow_nan=False, separators=(",", ":")).encode() + b"\n"
-        return self.receive(timeout, outgoing)
+        return self.receive(timeout, outgoing, cpu_limit)
 
-    def receive(self, timeout: float, outgoing: bytes = b"") -> dict:
+    def receive(self, timeout: float, outgoing: bytes = b"", cpu_limit: float | None = None) -> dict:
         """Write `outgoing`, then wait at most `timeout` seconds for the next answer line."""
         deadline = time.monotonic() + max(0.0, timeout)
         unsent = memoryview(outgoing)
+        watch = CpuWatch(self.process.pid, cpu_limit) if cpu_limit is not None else None
         while True:
             line = self._next_line()
             if line is not None:
                 self._drain_streams()
+                self.last_cpu = watch.used() if watch else None
                 return self._parse(line)
             remaining = deadline - time.monotonic()
             if remaining <= 0:
+                used = watch.used() if watch else None
                 self.kill()
-                raise WorkerTimeout()
+                raise WorkerTimeout(used)
+            if watch and watch.exceeded():
+                self.kill()
+                raise WorkerOverCpu(watch.last)
             readers = [self._response_r, *self._open_streams()]
             writers = [self._request_w] if unsent else []
-            ready_r, ready_w, _ = select.select(readers, writers, [], remaining)
+            wait = min(remaining, watch.until_next_look()) if watch else remaining
+            ready_r, ready_w, _ = select.select(readers, writers, [], wait)
             if ready_w:
                 try:
                     unsent = unsent[os.write(self._request_w, unsent):]
