@@ -6,9 +6,12 @@ from dataclasses import dataclass, field
 from typing import Mapping
 
 from ..course import Course, Mistake
+from ..hidden.training import ENTRY_POINTS
 from ..mistakes import Bank
+from .parts import Part, reached_from, reverted, student_parts
 
-REFERENCE, STARTERS, MISTAKE, VARIANT = "reference", "starters", "mistake", "variant"
+REFERENCE, STARTERS, MISTAKE, VARIANT, PART = "reference", "starters", "mistake", "variant", "part"
+RECORD, REPLAY, SKIP = "record", "replay", "skip"   # the final chapter's training (grader/hidden/training.py)
 
 
 @dataclass(frozen=True)
@@ -16,7 +19,7 @@ class Run:
     """One `grade` run of the self-test: a submission folder and the chapters to grade."""
 
     name: str
-    kind: str                          # reference | starters | mistake | variant
+    kind: str                          # reference | starters | mistake | variant | part
     chapters: tuple[int, ...]
     base: str = "reference"            # the folder the submission starts from: reference | exercises
     files: Mapping[str, str] = field(default_factory=dict)  # chapter file -> source replacing it
@@ -24,6 +27,9 @@ class Run:
     mistake: str | None = None         # the bank entry it grades
     decoys: tuple[str, ...] = ()       # mistakes in other chapters that must not be noticed
     slow: bool = False                 # grades the final chapter, which trains a network
+    part: Part | None = None           # the student part put back to its starter
+    training: str = ""                 # record | replay | skip: a stand-in for the final chapter's training
+    mutant: str | None = None          # the mutant it grades (grader/selftest/mutants.py)
 
     @property
     def copies(self) -> bool:
@@ -65,7 +71,7 @@ def plan_runs(course: Course, bank: Bank) -> tuple[Run, ...]:
     everything = tuple(ch.number for ch in course.chapters)
     last = final_chapter(course)
     planted = decoys(course, bank)
-    runs = [Run("reference", REFERENCE, everything, slow=True),
+    runs = [Run("reference", REFERENCE, everything, slow=True, training=RECORD),
             Run("reference --integrated", REFERENCE, everything, integrated=True, slow=True),
             Run("starters", STARTERS, everything, base="exercises", slow=True)]
     for mistake in bank.mistakes:
@@ -80,4 +86,30 @@ def plan_runs(course: Course, bank: Bank) -> tuple[Run, ...]:
             chapters = tuple(sorted((mistake.chapter, neighbour(course, mistake.chapter))))
             runs.append(Run(mistake.id, kind, chapters, files={file: bank.sources[mistake.id]},
                             mistake=mistake.id))
-    return tuple(sorted(runs, key=lambda run: not run.slow))
+    runs += part_runs(course)
+    # Trainings first, so two workers finish together; replays last, after the recording.
+    return tuple(sorted(runs, key=lambda run: (run.training == REPLAY, not run.slow)))
+
+
+def replayable(course: Course, part: Part) -> bool:
+    """Whether changing only `part` cannot change the final chapter's training: it is a part of the
+    final chapter that the training's entry points cannot reach."""
+    if part.chapter != final_chapter(course):
+        return False
+    reference = (course.reference / part.file).read_text(encoding="utf-8")
+    return part.name not in reached_from(reference, ENTRY_POINTS)
+
+
+def part_runs(course: Course) -> list[Run]:
+    """Each student part put back to its starter's version, alone, graded in its chapter and in
+    the neighbour that would notice a leak. None of them trains: the final chapter's parts either
+    leave the training alone (it is replayed) or are part of it and raise NotImplementedError."""
+    runs = []
+    for part in student_parts(course):
+        reference = (course.reference / part.file).read_text(encoding="utf-8")
+        starter = (course.exercises / part.file).read_text(encoding="utf-8")
+        chapters = tuple(sorted((part.chapter, neighbour(course, part.chapter))))
+        runs.append(Run(f"starter {part.label}", PART, chapters,
+                        files={part.file: reverted(reference, starter, part.name)}, part=part,
+                        training=REPLAY if replayable(course, part) else ""))
+    return runs
