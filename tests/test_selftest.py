@@ -16,7 +16,8 @@ import pytest
 from grader.course import load_course, parse_course
 from grader.errors import CourseError
 from grader.mistakes import load_bank
-from grader.selftest.plan import REFERENCE, STARTERS, neighbour, plan_runs
+from grader.selftest.parts import student_parts
+from grader.selftest.plan import PART, REFERENCE, REPLAY, STARTERS, neighbour, plan_runs
 from grader.selftest.verdict import Graded, judge, mistake_row, variant_row
 from submissions import ROOT
 
@@ -143,7 +144,7 @@ def test_a_mistake_is_graded_in_its_chapter_and_the_one_that_would_import_it(cou
     assert {n: neighbour(course, n) for n in range(1, 7)} == {1: 2, 2: 3, 3: 4, 4: 5, 5: 6, 6: 5}
     runs = plan_runs(course, bank)
     by_name = {run.name: run for run in runs}
-    assert len(by_name) == len(runs) == len(bank.mistakes) + 3
+    assert len(by_name) == len(runs) == len(bank.mistakes) + 3 + len(student_parts(course))
     assert by_name["reference"].chapters == by_name["reference --integrated"].chapters == (1, 2, 3, 4, 5, 6, 7)
     assert by_name["reference --integrated"].integrated and by_name["starters"].base == "exercises"
     assert by_name["ch1-transpose-returns-rows"].chapters == (1, 2)
@@ -280,8 +281,42 @@ def test_the_reference_and_starters_were_graded_in_every_chapter(selftest):
 def test_the_matrix_is_written_as_html(selftest):
     _, data, report = selftest
     page = (report / "selftest.html").read_text()
-    assert page.count('<table class="matrix">') == 8          # one per chapter, and the variants
+    assert page.count('<table class="matrix">') == 9          # one per chapter, the variants and the parts
     assert "Sensitivity matrix: mistake × criterion" in page and "<script" not in page
     linked = re.findall(r'<a href="(runs/[^"]+/index.html)">', page)
-    assert len(linked) == data["counts"]["mistakes"] + data["counts"]["variants"]
+    assert len(linked) == data["counts"]["mistakes"] + data["counts"]["variants"] + data["counts"]["parts"]
     assert all((report / link).is_file() for link in linked)
+
+
+def test_every_student_part_left_as_its_starter_loses_points_in_exactly_its_chapter(selftest, course):
+    done, data, _ = selftest
+    inventory = student_parts(course)
+    assert data["counts"]["parts"] == data["counts"]["parts_graded"] == len(inventory) == 31
+    graded = {(p["chapter"], p["name"]): p for p in data["parts"]}
+    assert set(graded) == {(p.chapter, p.name) for p in inventory}
+    for part in inventory:
+        row = graded[(part.chapter, part.name)]
+        score, full = map(float, row["score"].split("/"))
+        assert score < full and row["lost"] and row["problems"] == [], row
+        assert all(c.startswith(f"ch{part.chapter}-") for c in row["lost"])
+    # the parts nothing graded before this issue, each by its own criterion
+    assert graded[(5, "gradient_check")]["lost"] == ["ch5-gradient-check"]
+    assert graded[(7, "LetterClassifier.predict_probs")]["lost"] == ["ch7-predict-probs"]
+    assert f"{len(inventory)} of {len(inventory)} student parts are graded" in done.stdout
+    runs = {run["name"]: run for run in data["runs"]}
+    assert runs["starter ch5 gradient_check"]["chapters"] == [5, 6]   # and its neighbour lost nothing
+
+
+def test_a_part_left_as_its_starter_is_graded_in_its_chapter_and_a_neighbour(course, bank):
+    runs = [run for run in plan_runs(course, bank) if run.kind == PART]
+    assert [run.part for run in runs] == list(student_parts(course))
+    for run in runs:
+        assert run.chapters == tuple(sorted((run.part.chapter, neighbour(course, run.part.chapter))))
+        source = run.files[run.part.file]
+        assert "raise NotImplementedError" in source
+        assert source != (course.reference / run.part.file).read_text()
+    # the final chapter's parts the training cannot reach replay the reference's recorded training
+    replayed = {run.part.name for run in runs if run.training == REPLAY}
+    assert replayed == {"LetterClassifier.predict", "LetterClassifier.predict_probs", "LetterClassifier.evaluate"}
+    order = [run.training == REPLAY for run in plan_runs(course, bank)]
+    assert order == sorted(order)   # after the recording reference run

@@ -29,7 +29,7 @@ class Run:
     slow: bool = False                 # grades the final chapter, which trains a network
     part: Part | None = None           # the student part put back to its starter
     training: str = ""                 # record | replay | skip: a stand-in for the final chapter's training
-    mutant: str | None = None          # the mutant it grades (grader/selftest/mutants.py)
+    mutants: tuple[tuple[int, str], ...] = ()   # (chapter, mutant id) it grades (grader/selftest/mutants.py)
 
     @property
     def copies(self) -> bool:
