@@ -344,19 +344,37 @@ def judged_gap(reference, network, x, target):
 
 
 def good_network(student, params):
-    """A [3, 4, 2] sigmoid network with known weights and non-zero biases: its backward is right
-    whenever BackpropLayer.backward and BackpropNetwork.backward are."""
-    network = student.BackpropNetwork([3, 4, 2], hidden_activation="sigmoid", output_activation="sigmoid", seed=5)
+    """A [3, 4, 2] relu -> sigmoid network with known weights and non-zero biases: its backward is
+    right whenever BackpropLayer.backward and BackpropNetwork.backward are. Hidden unit 0 is dead
+    (its bias keeps z below zero), so its weights' gradients are exactly zero both ways: the gap's
+    denominator floor, max(1e-8, ...), is what keeps 0 / 0 away."""
+    network = student.BackpropNetwork([3, 4, 2], hidden_activation="relu", output_activation="sigmoid", seed=5)
     for layer, (weights, biases) in zip(network.layers, params):
         layer.weights, layer.biases = weights, biases
     return network
 
 
+def good_case(rng):
+    """(parameters, input) for good_network, its live relu units well away from the kink."""
+    x = random_vector(rng, 3, -2, 2)
+    while True:
+        hidden = random_matrix(rng, 4, 3)
+        biases = [-10.0] + random_vector(rng, 3, -0.5, 0.5)
+        if all(abs(sum(w * v for w, v in zip(row, x)) + b) > 1e-3 for row, b in zip(hidden[1:], biases[1:])):
+            return [(hidden, biases), (random_matrix(rng, 2, 4), random_vector(rng, 2, -0.5, 0.5))], x
+
+
+# One 3 -> 3 sigmoid layer used twice in a row (network.layers = [layer, layer]), with numbers chosen
+# so that the worst gap lies well inside (0, 1): 1 is what any sign error saturates at.
+TIED = ([[0.1, -0.74, 0.42], [-0.4, 0.88, -0.61], [0.52, -0.67, 0.93]], [0.37, -0.39, 0.15])
+TIED_INPUT = [-1.13, 0.05, 1.4]
+
+
 def broken_network(student, params):
-    """One 3 -> 3 sigmoid layer used twice in a row (network.layers = [layer, layer]): the loss
-    depends on its weights through both uses, but each backward() call overwrites the gradients
-    of the other and reads the inputs cached by the last forward, so backward() is wrong here
-    however correct each part is. A gradient check must report a large gap."""
+    """The loss depends on the tied layer's weights through both uses, but each backward() call
+    overwrites the gradients of the other and reads the inputs cached by the last forward, so
+    backward() is wrong here however correct each part is: a gradient check must report a large
+    gap (about 0.68 with these numbers)."""
     network = student.BackpropNetwork([3, 3], hidden_activation="sigmoid", output_activation="sigmoid", seed=6)
     (layer,) = network.layers
     ((layer.weights, layer.biases),) = params
@@ -364,18 +382,21 @@ def broken_network(student, params):
     return network
 
 
-# kind -> (how to build it, the shapes of its distinct layers)
-NETWORKS = {"a correct network": (good_network, [(4, 3), (2, 4)]),
-            "a network whose backward is wrong": (broken_network, [(3, 3)])}
+def broken_case(_rng):
+    return [TIED], TIED_INPUT
+
+
+# kind -> (how to build the network, how to choose its parameters and input)
+NETWORKS = {"a correct network": (good_network, good_case),
+            "a network whose backward is wrong": (broken_network, broken_case)}
 
 
 @pytest.mark.criterion("ch5-gradient-check")
 @pytest.mark.parametrize("kind", list(NETWORKS))
 def test_gradient_check(kind, student, reference, rng):
-    build, shapes = NETWORKS[kind]
-    params = [(random_matrix(rng, rows, cols), random_vector(rng, rows, -0.5, 0.5)) for rows, cols in shapes]
-    x = random_vector(rng, 3, -2, 2)
-    target = one_hot(shapes[-1][0], 1)
+    build, choose = NETWORKS[kind]
+    params, x = choose(rng)
+    target = one_hot(len(params[-1][1]), 1)
     network = build(student, params)
     before = [layer.weights for layer in network.layers]
     call = f"gradient_check({kind}, {x}, {target})"

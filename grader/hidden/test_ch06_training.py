@@ -257,10 +257,11 @@ def test_train_quiet_prints_nothing(student, reference, worker, rng):
 
 
 
-# Runs whose reports fall every 3, 2 and 1 epochs (30 // 10, 25 // 10, at least 1 for 7), the last
-# one with verbose left at its default, which is True.
+# Runs whose reports fall every 3, 2, 1 and 1 epochs (30 // 10, 25 // 10, 18 // 10, at least 1 for
+# 7), so that neither epochs / 10, epochs // 9 nor epochs // 11 gives the same lines; the last one
+# with verbose left at its default, which is True.
 @pytest.mark.criterion("ch6-verbose")
-@pytest.mark.parametrize("epochs, verbose", [(30, True), (25, True), (7, None)])
+@pytest.mark.parametrize("epochs, verbose", [(30, True), (25, True), (18, True), (7, None)])
 def test_train_verbose_reports_progress(epochs, verbose, student, reference, worker, rng):
     chosen = parameters(rng, TRAIN_SIZES)
     data = training_data(rng)

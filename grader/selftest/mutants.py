@@ -27,7 +27,7 @@ from ..course import Course
 from ..errors import CourseError
 from ..hidden.training import ENTRY_POINTS
 from .operators import apply, mutations_of
-from .parts import Part, _functions, reached_from, span, student_parts
+from .parts import Part, functions_of, reached_from, span, student_parts
 from .plan import REPLAY, SKIP, Run, final_chapter
 
 MUTANT = "mutant"
@@ -67,7 +67,7 @@ def generate(course: Course) -> tuple[Mutant, ...]:
     mutants = []
     for part in student_parts(course):
         source = (course.reference / part.file).read_text(encoding="utf-8")
-        function = _functions(ast.parse(source)).get(part.name)
+        function = functions_of(ast.parse(source)).get(part.name)
         if function is None:
             raise CourseError(f"{course.reference / part.file}: {part.name} is a student part (its starter raises "
                               f"NotImplementedError) but the reference does not define it")

@@ -22,7 +22,7 @@ class Part:
         return f"ch{self.chapter} {self.name}"
 
 
-def _functions(tree: ast.Module) -> dict[str, ast.FunctionDef]:
+def functions_of(tree: ast.Module) -> dict[str, ast.FunctionDef]:
     """Module-level functions and the methods of module-level classes, by qualified name."""
     found: dict[str, ast.FunctionDef] = {}
     for node in tree.body:
@@ -51,7 +51,7 @@ def _raises_not_implemented(function: ast.FunctionDef) -> bool:
 
 def unwritten(source: str) -> tuple[str, ...]:
     """The qualified names of a starter's functions that raise NotImplementedError, in file order."""
-    return tuple(name for name, function in _functions(ast.parse(source)).items()
+    return tuple(name for name, function in functions_of(ast.parse(source)).items()
                  if _raises_not_implemented(function))
 
 
@@ -68,7 +68,7 @@ def student_parts(course: Course) -> tuple[Part, ...]:
 
 def span(source: str, name: str) -> tuple[int, int]:
     """The lines (first, last; 1-based, decorators included) of function `name` in `source`."""
-    function = _functions(ast.parse(source)).get(name)
+    function = functions_of(ast.parse(source)).get(name)
     if function is None:
         raise KeyError(name)
     first = min([function.lineno] + [d.lineno for d in function.decorator_list])
@@ -97,7 +97,7 @@ def reached_from(source: str, entry_points: tuple[str, ...]) -> frozenset[str]:
     """The functions of `source` that calls starting at `entry_points` can reach, following calls
     of module-level functions by name and of methods through `self.` (a static over-estimate:
     every call that could happen is followed, whether or not it does)."""
-    functions = _functions(ast.parse(source))
+    functions = functions_of(ast.parse(source))
     reached: set[str] = set()
     pending = [name for name in entry_points if name in functions]
     while pending:
