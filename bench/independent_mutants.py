@@ -26,7 +26,7 @@ sys.path.insert(0, str(ROOT))
 
 from grader.course import load_course  # noqa: E402
 from grader.hidden.training import ENTRY_POINTS  # noqa: E402
-from grader.selftest import mutant_outcomes  # noqa: E402
+from grader.selftest.mutants import mutant_outcomes  # noqa: E402
 from grader.selftest.execute import grade_all  # noqa: E402
 from grader.selftest.mutants import Mutant, mutant_runs, trained_again  # noqa: E402
 from grader.selftest.parts import reached_from, span, student_parts  # noqa: E402

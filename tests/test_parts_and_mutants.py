@@ -12,10 +12,9 @@ import pytest
 
 from grader.course import load_course
 from grader.errors import CourseError
-from grader.selftest import mutant_outcomes
 from grader.selftest.execute import grade_run
 from grader.selftest.mutants import (EQUIVALENTS, VERIFIED, Equivalent, generate, judge_mutants, load_equivalents,
-                                     mutant_runs, outcome, proof_inputs, proof_key)
+                                     mutant_outcomes, mutant_runs, outcome, proof_inputs, proof_key)
 from grader.selftest.operators import apply, mutations_of
 from grader.selftest.parts import Part, reached_from, reverted, span, student_parts, unwritten
 from submissions import ROOT

@@ -252,7 +252,7 @@ def test_grade_selftest_is_green_and_prints_its_matrix(selftest, bank):
     assert "Sensitivity matrix (mistake × criterion)" in done.stdout and "selftest PASSED" in done.stdout
     for mistake in bank.mistakes:
         assert re.search(rf"^\s+. ?{re.escape(mistake.id)}\s", done.stdout, re.M), mistake.id
-    assert re.search(r"the hidden tests catch (\d+) of \1 mistakes, the diagnosis names \1$", done.stdout, re.M)
+    assert re.search(r"the hidden tests catch (\d+) of \1 mistakes, the diagnosis names \1;", done.stdout, re.M)
 
 
 def test_every_mistake_is_caught_where_expected_and_named_as_itself(selftest, bank):

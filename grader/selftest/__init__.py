@@ -31,10 +31,10 @@ from ..mistakes import load_bank
 from ..mistakes.bank import fingerprint
 from ..scorecard import write_atomically
 from .execute import grade_all, guide_headings
-from .mutants import (MUTANT, VERIFIED, MutationVerdict, generate, judge_mutants, load_equivalents, mutant_runs,
-                      outcome, proof_inputs, proof_key, trained_again)
+from .mutants import (MUTANT, VERIFIED, MutationVerdict, generate, judge_mutants, load_equivalents, mutant_outcomes,
+                      mutant_runs, proof_inputs, proof_key, trained_again)
 from .mutation_report import mutants_json, mutants_page, render_mutants_html, render_mutants_text, verified_summary
-from .plan import REPLAY, SKIP, final_chapter, plan_runs
+from .plan import REPLAY, final_chapter, plan_runs
 from .render import Summary, render_html, render_text, selftest_json, selftest_page
 from .verdict import Graded, Verdict, judge
 
@@ -95,22 +95,6 @@ def run_selftest(*, course: Course, report_dir: Path, jobs: int | None = None, s
     mutation = judge_mutants(course, generated, mutation_outcomes, equivalents)
     text += "\n" + write_mutation_reports(course, mutation, summary.seconds, report_dir)
     return SelftestResult(verdict, text, html, data, mutation)
-
-
-def mutant_outcomes(graded: list[Graded], last: int) -> dict[str, tuple[str, tuple[str, ...], str, str]]:
-    """Each mutant's fate, read from its own chapter of the grading that carried it: killed, kept
-    or error, the criteria that caught it, a note and the scorecard. In the final chapter (`last`)
-    of a grading without training only failures count (the trained criteria were skipped, not lost)."""
-    notes = {SKIP: "graded without training first", REPLAY: "reference training replayed", "": "trained for real"}
-    outcomes = {}
-    for g in graded:
-        for chapter, mutant in g.run.mutants:
-            fate, caught = outcome(g.results, chapter, first_pass=chapter == last and g.run.training == SKIP)
-            note = notes[g.run.training] if chapter == last else ""
-            if fate == "error":
-                note = f"grade exited with code {g.code}: " + " | ".join(g.stderr.strip().splitlines()[-2:])
-            outcomes[mutant] = (fate, caught, note, g.report)
-    return outcomes
 
 
 def write_mutation_reports(course: Course, mutation: MutationVerdict, seconds: float, report_dir: Path) -> str:

@@ -1,6 +1,6 @@
 """`grade selftest --mutants`: first-order mutants of every student part of the reference, each
-graded in its own chapter, against a committed list of equivalent mutants (pure, except the
-loading of that list and of the committed result).
+graded in its own chapter, against a committed list of equivalent mutants (pure, except reading
+the course's files: the reference, the starters, that list, and what the proof is keyed by).
 
 A mutant is killed when its chapter loses points. One that keeps full marks is either listed in
 equivalent-mutants.yaml (next to course.yaml) with the reason it cannot be told apart from the
@@ -29,6 +29,7 @@ from ..hidden.training import ENTRY_POINTS
 from .operators import apply, mutations_of
 from .parts import Part, functions_of, reached_from, span, student_parts
 from .plan import REPLAY, SKIP, Run, final_chapter
+from .verdict import Graded
 
 MUTANT = "mutant"
 EQUIVALENTS = "equivalent-mutants.yaml"
@@ -106,6 +107,22 @@ def trained_again(mutant: Mutant) -> Run:
     without training that cost it nothing)."""
     return Run(f"mutant ch{mutant.part.chapter} {mutant.id} (trained)", MUTANT, (mutant.part.chapter,),
                files={mutant.part.file: mutant.source}, mutants=((mutant.part.chapter, mutant.id),), slow=True)
+
+
+def mutant_outcomes(graded: list[Graded], last: int) -> dict[str, tuple[str, tuple[str, ...], str, str]]:
+    """Each mutant's fate, read from its own chapter of the grading that carried it: killed, kept
+    or error, the criteria that caught it, a note and the scorecard. In the final chapter (`last`)
+    of a grading without training only failures count (the trained criteria were skipped, not lost)."""
+    notes = {SKIP: "graded without training first", REPLAY: "reference training replayed", "": "trained for real"}
+    outcomes = {}
+    for g in graded:
+        for chapter, mutant in g.run.mutants:
+            fate, caught = outcome(g.results, chapter, first_pass=chapter == last and g.run.training == SKIP)
+            note = notes[g.run.training] if chapter == last else ""
+            if fate == "error":
+                note = f"grade exited with code {g.code}: " + " | ".join(g.stderr.strip().splitlines()[-2:])
+            outcomes[mutant] = (fate, caught, note, g.report)
+    return outcomes
 
 
 # --- the committed list of equivalent mutants ---------------------------------------------------

@@ -1,4 +1,5 @@
-"""Which gradings prove the rubric, decided from the course and the bank alone (pure)."""
+"""Which gradings prove the rubric, decided from the course, its reference and starter files, and
+the bank."""
 
 from __future__ import annotations
 
