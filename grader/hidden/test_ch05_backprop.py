@@ -332,7 +332,6 @@ def judged_gap(reference, network, x, target):
                     changed[i][j] = nudged
                     layer.weights = changed
                     slopes.append(network_loss(reference, network, x, target))
-                layer.weights = weights
                 numeric = (slopes[0] - slopes[1]) / (2 * GRADCHECK_EPS)
                 a = analytic[i][j]
                 if type(a) not in (int, float):
@@ -340,6 +339,7 @@ def judged_gap(reference, network, x, target):
                 gap = abs(numeric - a) / max(GAP_FLOOR, abs(numeric) + abs(a))
                 if gap > worst:
                     worst, where = gap, f"layers[{number}].weights[{i}][{j}] (analytic {a:.6g}, numeric {numeric:.6g})"
+        layer.weights = weights
     return worst, where
 
 

@@ -28,7 +28,7 @@ class Run:
     mistake: str | None = None         # the bank entry it grades
     decoys: tuple[str, ...] = ()       # mistakes in other chapters that must not be noticed
     slow: bool = False                 # grades the final chapter, which trains a network
-    part: Part | None = None           # the student part put back to its starter
+    parts: tuple[Part, ...] = ()       # the student parts put back to their starter, one per chapter
     training: str = ""                 # record | replay | skip: a stand-in for the final chapter's training
     mutants: tuple[tuple[int, str], ...] = ()   # (chapter, mutant id) it grades (grader/selftest/mutants.py)
 
@@ -102,15 +102,24 @@ def replayable(course: Course, part: Part) -> bool:
 
 
 def part_runs(course: Course) -> list[Run]:
-    """Each student part put back to its starter's version, alone, graded in its chapter and in
-    the neighbour that would notice a leak. None of them trains: the final chapter's parts either
+    """Every student part put back to its starter's version, in rounds: round k grades the k-th
+    part of each chapter in one `grade chapter ...` run. Each chapter is graded with the
+    reference's earlier chapters (the verdict checks it), so a chapter's loss is its own part's
+    and no part reaches another chapter. None of them trains: the final chapter's parts either
     leave the training alone (it is replayed) or are part of it and raise NotImplementedError."""
-    runs = []
+    by_chapter: dict[int, list[Part]] = {}
     for part in student_parts(course):
-        reference = (course.reference / part.file).read_text(encoding="utf-8")
-        starter = (course.exercises / part.file).read_text(encoding="utf-8")
-        chapters = tuple(sorted((part.chapter, neighbour(course, part.chapter))))
-        runs.append(Run(f"starter {part.label}", PART, chapters,
-                        files={part.file: reverted(reference, starter, part.name)}, part=part,
-                        training=REPLAY if replayable(course, part) else ""))
+        by_chapter.setdefault(part.chapter, []).append(part)
+    last = final_chapter(course)
+    runs = []
+    for k in range(max((len(parts) for parts in by_chapter.values()), default=0)):
+        chosen = tuple(parts[k] for _, parts in sorted(by_chapter.items()) if k < len(parts))
+        files = {}
+        for part in chosen:
+            reference = (course.reference / part.file).read_text(encoding="utf-8")
+            starter = (course.exercises / part.file).read_text(encoding="utf-8")
+            files[part.file] = reverted(reference, starter, part.name)
+        final = next((part for part in chosen if part.chapter == last), None)
+        runs.append(Run(f"starter parts, round {k + 1}", PART, tuple(part.chapter for part in chosen), files=files,
+                        parts=chosen, training=REPLAY if final and replayable(course, final) else ""))
     return runs

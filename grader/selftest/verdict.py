@@ -230,27 +230,22 @@ def variant_row(course: Course, bank: Bank, graded: Graded) -> VariantRow:
     return VariantRow(mistake, _score(chapters[mistake.chapter]), tuple(problems), graded.seconds, graded.report)
 
 
-def part_row(course: Course, graded: Graded) -> PartRow:
-    """A part put back to its starter must cost points in its own chapter and in no other."""
-    part = graded.run.part
-    assert part is not None
+def part_row(course: Course, graded: Graded, part: Part) -> PartRow:
+    """A part put back to its starter must cost points in its own chapter; the chapters graded
+    beside it must have had the reference's copy of its chapter (then it reaches no other)."""
     crash = _crashed(graded)
     if crash:
         return PartRow(part, "?", (), (crash,), graded.seconds, graded.report)
-    chapters = _chapters(graded.results)
-    own = chapters[part.chapter]
+    own = _chapters(graded.results)[part.chapter]
     lost = tuple(c["id"] for c in own["criteria"] if c["status"] != "passed")
     problems = []
     if own["score"] == own["max_score"]:
         problems.append(f"{part.label}: left as the starter has it (raising NotImplementedError), it still "
                         f"scores {_score(own)}: no criterion worth points grades it")
-    for number, chapter in chapters.items():
-        if number != part.chapter and not _full(chapter):
-            problems.append(f"{part.label}: left as the starter has it, it costs points in chapter {number} "
-                            f"too ({_score(chapter)})")
-    problems += [f"{part.label}: left as the starter has it, the diagnosis names {m}" for m in _named(graded.results)]
+    named = [d["mistake"] for c in own["criteria"] for d in c.get("diagnosis", [])]
+    problems += [f"{part.label}: left as the starter has it, the diagnosis names {m}" for m in dict.fromkeys(named)]
     problems += _isolation(course, graded, [part.chapter])
-    return PartRow(part, _score(own), lost, tuple(problems), graded.seconds, graded.report)
+    return PartRow(part, _score(own), lost, tuple(dict.fromkeys(problems)), graded.seconds, graded.report)
 
 
 def judge(course: Course, bank: Bank, graded: list[Graded], guide_headings: set[str] | None) -> Verdict:
@@ -260,7 +255,7 @@ def judge(course: Course, bank: Bank, graded: list[Graded], guide_headings: set[
         by_kind.setdefault(g.run.kind, []).append(g)
     rows = tuple(mistake_row(course, bank, g) for g in by_kind.get(MISTAKE, []))
     variants = tuple(variant_row(course, bank, g) for g in by_kind.get(VARIANT, []))
-    parts = tuple(part_row(course, g) for g in by_kind.get(PART, []))
+    parts = tuple(part_row(course, g, part) for g in by_kind.get(PART, []) for part in g.run.parts)
     inventory = student_parts(course)
     ungraded = [f"{p.label}: never graded left as its starter has it" for p in inventory
                 if p not in {row.part for row in parts}]
@@ -288,7 +283,7 @@ def judge(course: Course, bank: Bank, graded: list[Graded], guide_headings: set[
               tuple(f"{c.id} catches none of the bank's mistakes" for c in point_criteria if not coverage[c.id])),
         Check("every mistake points to a section of the course guide", tuple(lessons)),
         Check(f"every one of the {len(inventory)} student parts, left as its starter has it, loses points in "
-              f"its own chapter and in no other",
+              f"its own chapter, which alone sees it (the others were graded with the reference's copy)",
               tuple(ungraded) + tuple(p for row in parts for p in row.problems)),
     )
     return Verdict(rows, variants, checks, coverage, parts)
