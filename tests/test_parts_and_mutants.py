@@ -16,7 +16,7 @@ from grader.selftest.execute import grade_run
 from grader.selftest.mutants import (EQUIVALENTS, VERIFIED, Equivalent, generate, judge_mutants, load_equivalents,
                                      mutant_outcomes, mutant_runs, outcome, proof_inputs, proof_key)
 from grader.selftest.operators import apply, mutations_of
-from grader.selftest.parts import Part, reached_from, reverted, span, student_parts, unwritten
+from grader.selftest.parts import Part, reached_from, reverted, span, student_parts, trains_alike, unwritten
 from submissions import ROOT
 
 COURSE = ROOT / "course.yaml"
@@ -98,6 +98,18 @@ def test_the_training_reaches_the_constructor_and_train_and_what_they_call(cours
     reached = reached_from(source, ("LetterClassifier.__init__", "LetterClassifier.train"))
     assert reached == {"LetterClassifier.__init__", "LetterClassifier.train", "LetterClassifier._make_dataset",
                        "LetterClassifier._one_hot"}
+
+
+def test_a_change_trains_alike_only_outside_what_the_training_reaches(course):
+    reference = (course.reference / "07_final_project.py").read_text()
+    entry = ("LetterClassifier.__init__", "LetterClassifier.train")
+    predict = "return self.LETTERS[probs.index(max(probs))]"
+    assert trains_alike(reference, reference.replace(predict, "return self.LETTERS[0]"), entry)
+    assert not trains_alike(reference, reference.replace("vector[index] = 1.0", "vector[index] = 2.0"), entry)
+    calls = "return self.trainer.train(self._make_dataset(), epochs, verbose=verbose)"
+    now_reaches_predict = reference.replace(calls, "self.predict([0.0] * 26)\n        " + calls)
+    assert not trains_alike(reference, now_reaches_predict, entry)
+    assert not trains_alike(reference, reference.replace('LETTERS = "abc', 'LETTERS = "bac'), entry)
 
 
 # --- the operators ------------------------------------------------------------------------------

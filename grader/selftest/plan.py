@@ -9,7 +9,7 @@ from typing import Mapping
 from ..course import Course, Mistake
 from ..hidden.training import ENTRY_POINTS
 from ..mistakes import Bank
-from .parts import Part, reached_from, reverted, student_parts
+from .parts import Part, reached_from, reverted, student_parts, trains_alike
 
 REFERENCE, STARTERS, MISTAKE, VARIANT, PART = "reference", "starters", "mistake", "variant", "part"
 RECORD, REPLAY, SKIP = "record", "replay", "skip"   # the final chapter's training (grader/hidden/training.py)
@@ -81,8 +81,11 @@ def plan_runs(course: Course, bank: Bank) -> tuple[Run, ...]:
         if mistake.chapter == last:
             files = {course.chapter(d.chapter).file: bank.sources[d.id] for d in planted}
             files[file] = bank.sources[mistake.id]
+            # A mistake the training cannot reach replays the reference's recorded training.
+            replay = trains_alike((course.reference / file).read_text(encoding="utf-8"), bank.sources[mistake.id],
+                                  ENTRY_POINTS)
             runs.append(Run(mistake.id, kind, (last,), files=files, mistake=mistake.id,
-                            decoys=tuple(d.id for d in planted), slow=True))
+                            decoys=tuple(d.id for d in planted), slow=not replay, training=REPLAY if replay else ""))
         else:
             chapters = tuple(sorted((mistake.chapter, neighbour(course, mistake.chapter))))
             runs.append(Run(mistake.id, kind, chapters, files={file: bank.sources[mistake.id]},
