@@ -255,8 +255,9 @@ def judge(course: Course, bank: Bank, graded: list[Graded], guide_headings: set[
         by_kind.setdefault(g.run.kind, []).append(g)
     rows = tuple(mistake_row(course, bank, g) for g in by_kind.get(MISTAKE, []))
     variants = tuple(variant_row(course, bank, g) for g in by_kind.get(VARIANT, []))
-    parts = tuple(part_row(course, g, part) for g in by_kind.get(PART, []) for part in g.run.parts)
     inventory = student_parts(course)
+    parts = tuple(sorted((part_row(course, g, part) for g in by_kind.get(PART, []) for part in g.run.parts),
+                         key=lambda row: inventory.index(row.part) if row.part in inventory else len(inventory)))
     ungraded = [f"{p.label}: never graded left as its starter has it" for p in inventory
                 if p not in {row.part for row in parts}]
     references, starters = by_kind.get(REFERENCE, []), by_kind.get(STARTERS, [])
