@@ -71,7 +71,9 @@ class Trainer:
         """Run train_epoch epochs times; return the list of the per-epoch mean losses.
 
         When verbose is true, print a progress line for the first epoch and for every tenth of
-        the run (every epochs // 10 epochs, at least every epoch); when false, print nothing.
+        the run (every epochs // 10 epochs, at least every epoch): one line naming the epoch,
+        counting from 1, and that epoch's mean loss, such as "epoch   10/100  loss 0.4321".
+        When false, print nothing.
         """
         raise NotImplementedError("Trainer.train: call train_epoch `epochs` times, collect the "
                                   "mean losses, print progress only when verbose")

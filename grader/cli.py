@@ -280,12 +280,15 @@ def merge_command(folders: tuple[Path, ...], report_dir: Path | None, roster_pat
               help="Gradings run at the same time (default: one per core).")
 @sandbox_option
 @click.option("-v", "--verbose", is_flag=True, help="Print each grading as it finishes.")
+@click.option("--mutants", is_flag=True,
+              help="Also grade every first-order mutant of the reference's student parts, each in its chapter, "
+                   "and fail if one that is not listed in equivalent-mutants.yaml keeps full marks.")
 @reporting_errors
 def selftest_command(course_path: Path | None, report_dir: Path | None, jobs: int | None, sandbox: str,
-                     verbose: bool) -> None:
-    """Prove the rubric: grade the reference, the starters and the whole mistake bank, print the
-    sensitivity matrix, and fail if a mistake goes undetected, a harmless variant loses points or
-    a criterion catches nothing."""
+                     verbose: bool, mutants: bool) -> None:
+    """Prove the rubric: grade the reference, the starters, each student part left as its starter
+    has it and the whole mistake bank, print the sensitivity matrix, and fail if a mistake goes
+    undetected, a harmless variant loses points or a criterion or a student part goes ungraded."""
     from .release.oracle import is_release
     from .selftest import run_selftest
 
@@ -298,7 +301,7 @@ def selftest_command(course_path: Path | None, report_dir: Path | None, jobs: in
     progress = (lambda g, done, total: click.echo(f"[{done}/{total}] {g.run.name}  {g.seconds:.1f} s", err=True)
                 ) if verbose else None
     result = run_selftest(course=course, report_dir=report_dir or course.root / "reports" / "selftest",
-                          jobs=jobs, sandbox=sandbox, progress=progress)
+                          jobs=jobs, sandbox=sandbox, progress=progress, mutants=mutants)
     click.echo(result.text)
     sys.exit(0 if result.passed else 1)
 

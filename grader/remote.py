@@ -304,6 +304,16 @@ class Session:
         """How many bytes the student's code printed since `mark`."""
         return self.output_mark() - mark
 
+    def stdout_mark(self) -> int:
+        return self.stdout.seen
+
+    def stdout_since(self, mark: int) -> str | None:
+        """What the student's code printed to standard output since `mark` (a `stdout_mark()`), or
+        None when the output cap cut some of it off."""
+        if self.stdout.truncated:
+            return None
+        return self.stdout.data[mark:].decode("utf-8", errors="replace")
+
     # requests
 
     def handle_of(self, remote: Remote) -> int:

@@ -16,7 +16,8 @@ import pytest
 from grader.course import load_course, parse_course
 from grader.errors import CourseError
 from grader.mistakes import load_bank
-from grader.selftest.plan import REFERENCE, STARTERS, neighbour, plan_runs
+from grader.selftest.parts import student_parts
+from grader.selftest.plan import PART, REFERENCE, REPLAY, STARTERS, neighbour, plan_runs
 from grader.selftest.verdict import Graded, judge, mistake_row, variant_row
 from submissions import ROOT
 
@@ -143,7 +144,7 @@ def test_a_mistake_is_graded_in_its_chapter_and_the_one_that_would_import_it(cou
     assert {n: neighbour(course, n) for n in range(1, 7)} == {1: 2, 2: 3, 3: 4, 4: 5, 5: 6, 6: 5}
     runs = plan_runs(course, bank)
     by_name = {run.name: run for run in runs}
-    assert len(by_name) == len(runs) == len(bank.mistakes) + 3
+    assert len(by_name) == len(runs) == len(bank.mistakes) + 3 + 8   # and 8 rounds of student parts
     assert by_name["reference"].chapters == by_name["reference --integrated"].chapters == (1, 2, 3, 4, 5, 6, 7)
     assert by_name["reference --integrated"].integrated and by_name["starters"].base == "exercises"
     assert by_name["ch1-transpose-returns-rows"].chapters == (1, 2)
@@ -251,7 +252,7 @@ def test_grade_selftest_is_green_and_prints_its_matrix(selftest, bank):
     assert "Sensitivity matrix (mistake × criterion)" in done.stdout and "selftest PASSED" in done.stdout
     for mistake in bank.mistakes:
         assert re.search(rf"^\s+. ?{re.escape(mistake.id)}\s", done.stdout, re.M), mistake.id
-    assert re.search(r"the hidden tests catch (\d+) of \1 mistakes, the diagnosis names \1$", done.stdout, re.M)
+    assert re.search(r"the hidden tests catch (\d+) of \1 mistakes, the diagnosis names \1;", done.stdout, re.M)
 
 
 def test_every_mistake_is_caught_where_expected_and_named_as_itself(selftest, bank):
@@ -280,8 +281,57 @@ def test_the_reference_and_starters_were_graded_in_every_chapter(selftest):
 def test_the_matrix_is_written_as_html(selftest):
     _, data, report = selftest
     page = (report / "selftest.html").read_text()
-    assert page.count('<table class="matrix">') == 8          # one per chapter, and the variants
+    assert page.count('<table class="matrix">') == 9          # one per chapter, the variants and the parts
     assert "Sensitivity matrix: mistake × criterion" in page and "<script" not in page
     linked = re.findall(r'<a href="(runs/[^"]+/index.html)">', page)
-    assert len(linked) == data["counts"]["mistakes"] + data["counts"]["variants"]
+    assert len(linked) == data["counts"]["mistakes"] + data["counts"]["variants"] + data["counts"]["parts"]
     assert all((report / link).is_file() for link in linked)
+
+
+def test_every_student_part_left_as_its_starter_loses_points_in_exactly_its_chapter(selftest, course):
+    done, data, _ = selftest
+    inventory = student_parts(course)
+    assert data["counts"]["parts"] == data["counts"]["parts_graded"] == len(inventory) == 31
+    graded = {(p["chapter"], p["name"]): p for p in data["parts"]}
+    assert set(graded) == {(p.chapter, p.name) for p in inventory}
+    for part in inventory:
+        row = graded[(part.chapter, part.name)]
+        score, full = map(float, row["score"].split("/"))
+        assert score < full and row["lost"] and row["problems"] == [], row
+        assert all(c.startswith(f"ch{part.chapter}-") for c in row["lost"])
+    # the parts nothing graded before this issue, each by its own criterion
+    assert graded[(5, "gradient_check")]["lost"] == ["ch5-gradient-check"]
+    assert graded[(7, "LetterClassifier.predict_probs")]["lost"] == ["ch7-predict-probs"]
+    assert f"{len(inventory)} of {len(inventory)} student parts are graded" in done.stdout
+    rounds = [run for run in data["runs"] if run["kind"] == PART]
+    assert len(rounds) == max(sum(p.chapter == n for p in inventory) for n in range(1, 8)) == 8
+
+
+def test_the_parts_left_as_their_starter_are_graded_in_rounds_one_per_chapter(course, bank):
+    runs = [run for run in plan_runs(course, bank) if run.kind == PART]
+    assert sorted((p for run in runs for p in run.parts), key=student_parts(course).index) == list(student_parts(course))
+    for run in runs:
+        assert run.chapters == tuple(p.chapter for p in run.parts) == tuple(sorted(set(run.chapters)))
+        for part in run.parts:
+            source = run.files[part.file]
+            assert "raise NotImplementedError" in source and source != (course.reference / part.file).read_text()
+    # a round whose final-chapter part the training cannot reach replays the recorded training
+    replayed = {p.name for run in runs if run.training == REPLAY for p in run.parts if p.chapter == 7}
+    assert replayed == {"LetterClassifier.predict", "LetterClassifier.predict_probs", "LetterClassifier.evaluate"}
+    order = [run.training == REPLAY for run in plan_runs(course, bank)]
+    assert order == sorted(order)   # after the recording reference run
+
+
+def test_a_part_that_costs_nothing_or_leaks_fails_the_selftest(course, bank):
+    run = next(r for r in plan_runs(course, bank) if r.kind == PART and len(r.parts) == 7)
+    results = clean_results(course, run.chapters)
+    verdict = judge(course, bank, [Graded(run, 0, results)], guide_headings=None)
+    problems = verdict.checks[-1].problems
+    assert f"ch1 {run.parts[0].name}: left as the starter has it (raising NotImplementedError), it still scores " \
+           f"10/10: no criterion worth points grades it" in problems
+    assert any("never graded left as its starter has it" in p for p in problems)   # the other rounds
+    fail(results, 2, "ch2-sigmoid")
+    next(ch for ch in results["chapters"] if ch["number"] == 3)["files"]["02_single_neuron.py"] = "student"
+    row = next(r for r in judge(course, bank, [Graded(run, 1, results)], guide_headings=None).parts
+               if r.part.chapter == 2)
+    assert row.lost == ("ch2-sigmoid",) and "chapter isolation is broken" in row.problems[0]

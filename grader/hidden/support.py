@@ -2,6 +2,7 @@
 
 import contextlib
 import random
+import re
 
 
 @contextlib.contextmanager
@@ -12,3 +13,25 @@ def judge_random_untouched():
         yield
     finally:
         random.setstate(state)
+
+
+# Any number written with a decimal point (or an exponent), as progress lines print losses.
+_DECIMAL = re.compile(r"[-+]?(?:\d+\.\d*|\.\d+|\d+(?=[eE]))(?:[eE][-+]?\d+)?")
+
+
+def shows_value(line, value):
+    """Whether some number printed in `line` is `value` rounded to the digits it was printed with."""
+    for match in _DECIMAL.finditer(line):
+        text = match.group()
+        mantissa, _, exponent = text.lower().partition("e")
+        digits = len(mantissa.partition(".")[2])
+        unit = 10.0 ** (int(exponent or 0) - digits)
+        if abs(float(text) - value) <= 0.51 * unit + 1e-12 * abs(value):
+            return True
+    return False
+
+
+def reported_epochs(epochs):
+    """The epochs a progress line is due for: the first, and every epochs // 10 (at least every one)."""
+    every = max(1, epochs // 10)
+    return [epoch for epoch in range(1, epochs + 1) if epoch == 1 or epoch % every == 0]

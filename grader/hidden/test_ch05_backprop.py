@@ -1,4 +1,5 @@
-"""Hidden tests of chapter 5: BackpropLayer.forward and backward, and BackpropNetwork.backward.
+"""Hidden tests of chapter 5: BackpropLayer.forward and backward, BackpropNetwork.backward and
+gradient_check.
 
 The gradient checks are the heart of this chapter. For a stack of two of the student's layers,
 the judge computes the loss L = cross_entropy_loss(softmax(output), target) itself, with the
@@ -14,6 +15,7 @@ import pytest
 
 from grader.checks import check, expect
 from grader.hidden.gates import gate_tests
+from grader.remote import StudentFault
 
 test_imports, test_standard_library_only = gate_tests(5)
 
@@ -296,3 +298,154 @@ def test_network_backward_replaces_the_gradients(student, reference, rng):
                call=f"BackpropNetwork.backward: weight_gradients after {after}, the second example's only")
         expect(layer.bias_gradients, ref_layer.bias_gradients, rel=1e-7, abs_tol=1e-10,
                call=f"BackpropNetwork.backward: bias_gradients after {after}, the second example's only")
+
+
+# --- gradient_check -----------------------------------------------------------------------------
+#
+# What gradient_check must report depends only on the network it is given: the worst relative gap
+# between the gradients that network's own backward() leaves and central differences of the loss
+# through that network's own forward(). The judge measures the same thing with the same requests,
+# so a mistake in the student's forward or backward changes what is expected, not whether
+# gradient_check passes: this criterion grades the check alone.
+
+GRADCHECK_EPS = 1e-5        # gradient_check's default eps, as the starter documents it
+GOOD_BELOW = 1e-5           # a correct backward: the starter's own self-check asks for less than this
+GAP_FLOOR = 1e-8            # the denominator's floor in the starter's formula
+
+
+def network_loss(reference, network, x, target):
+    return reference.cross_entropy_loss(reference.softmax(network.forward(list(x))), target)
+
+
+def judged_gap(reference, network, x, target):
+    """(worst gap, where) for `network` as gradient_check left it: its layers' weight_gradients
+    against central differences, visiting the layers as gradient_check does (in order, a layer
+    that appears twice twice)."""
+    worst, where = 0.0, ""
+    for number, layer in enumerate(network.layers):
+        weights, analytic = layer.weights, layer.weight_gradients
+        for i, row in enumerate(weights):
+            for j, w in enumerate(row):
+                slopes = []
+                for nudged in (w + GRADCHECK_EPS, w - GRADCHECK_EPS):
+                    changed = [list(r) for r in weights]
+                    changed[i][j] = nudged
+                    layer.weights = changed
+                    slopes.append(network_loss(reference, network, x, target))
+                numeric = (slopes[0] - slopes[1]) / (2 * GRADCHECK_EPS)
+                a = analytic[i][j]
+                if type(a) not in (int, float):
+                    check(False, f"network.layers[{number}].weight_gradients[{i}][{j}] is not a number")
+                gap = abs(numeric - a) / max(GAP_FLOOR, abs(numeric) + abs(a))
+                if gap > worst:
+                    worst, where = gap, f"layers[{number}].weights[{i}][{j}] (analytic {a:.6g}, numeric {numeric:.6g})"
+        layer.weights = weights
+    return worst, where
+
+
+def good_network(student, params):
+    """A [3, 4, 2] relu -> sigmoid network with known weights and non-zero biases: its backward is
+    right whenever BackpropLayer.backward and BackpropNetwork.backward are. Hidden unit 0 is dead
+    (its bias keeps z below zero), so its weights' gradients are exactly zero both ways: the gap's
+    denominator floor, max(1e-8, ...), is what keeps 0 / 0 away."""
+    network = student.BackpropNetwork([3, 4, 2], hidden_activation="relu", output_activation="sigmoid", seed=5)
+    for layer, (weights, biases) in zip(network.layers, params):
+        layer.weights, layer.biases = weights, biases
+    return network
+
+
+def good_case(rng):
+    """(parameters, input) for good_network, its live relu units well away from the kink."""
+    x = random_vector(rng, 3, -2, 2)
+    while True:
+        hidden = random_matrix(rng, 4, 3)
+        biases = [-10.0] + random_vector(rng, 3, -0.5, 0.5)
+        if all(abs(sum(w * v for w, v in zip(row, x)) + b) > 1e-3 for row, b in zip(hidden[1:], biases[1:])):
+            return [(hidden, biases), (random_matrix(rng, 2, 4), random_vector(rng, 2, -0.5, 0.5))], x
+
+
+# One 3 -> 3 sigmoid layer used twice in a row (network.layers = [layer, layer]), with numbers chosen
+# so that the worst gap lies well inside (0, 1): 1 is what any sign error saturates at.
+TIED = ([[0.1, -0.74, 0.42], [-0.4, 0.88, -0.61], [0.52, -0.67, 0.93]], [0.37, -0.39, 0.15])
+TIED_INPUT = [-1.13, 0.05, 1.4]
+
+
+def broken_network(student, params):
+    """The loss depends on the tied layer's weights through both uses, but each backward() call
+    overwrites the gradients of the other and reads the inputs cached by the last forward, so
+    backward() is wrong here however correct each part is: a gradient check must report a large
+    gap (about 0.68 with these numbers)."""
+    network = student.BackpropNetwork([3, 3], hidden_activation="sigmoid", output_activation="sigmoid", seed=6)
+    (layer,) = network.layers
+    ((layer.weights, layer.biases),) = params
+    network.layers = [layer, layer]
+    return network
+
+
+def broken_case(_rng):
+    return [TIED], TIED_INPUT
+
+
+# kind -> (how to build the network, how to choose its parameters and input)
+NETWORKS = {"a correct network": (good_network, good_case),
+            "a network whose backward is wrong": (broken_network, broken_case)}
+
+
+@pytest.mark.criterion("ch5-gradient-check")
+@pytest.mark.parametrize("kind", list(NETWORKS))
+def test_gradient_check(kind, student, reference, rng):
+    build, choose = NETWORKS[kind]
+    params, x = choose(rng)
+    target = one_hot(len(params[-1][1]), 1)
+    network = build(student, params)
+    before = [layer.weights for layer in network.layers]
+    call = f"gradient_check({kind}, {x}, {target})"
+    try:
+        reported = student.gradient_check(network, x, target)
+    except StudentFault as fault:
+        if backward_fault(build(student, params), x, target, fault.location) is None:
+            raise
+        return  # the network's own forward or backward is at fault, which their criteria grade
+    check(type(reported) in (int, float) and not isinstance(reported, bool) and math.isfinite(reported)
+          and reported >= 0, f"{call} returned {reported!r}; it must return the worst relative gap, a "
+                             f"non-negative number")
+    if [layer.weights for layer in network.layers] != before:
+        check(backward_fault(build(student, params), x, target, None) is not None,
+              f"{call} changed the network's weights: put every weight back after nudging it")
+    if not all(same_shape(layer.weight_gradients, layer.weights) for layer in network.layers):
+        check(backward_fault(build(student, params), x, target, None) is not None,
+              f"after {call}, some weight_gradients are not one gradient per weight: gradient_check must run "
+              f"backward() once before comparing")
+        return  # the network's backward leaves gradients of the wrong shapes: nothing to compare with
+    expected, where = judged_gap(reference, network, x, target)
+    if expected < GOOD_BELOW:
+        check(reported < GOOD_BELOW, f"{call} returned {reported:.3g}, but this network's backward() agrees "
+                                     f"with central differences (worst gap {expected:.2g}); a correct "
+                                     f"check reports less than {GOOD_BELOW:g}")
+    else:
+        expect(reported, expected, rel=1e-6, abs_tol=0,
+               call=f"{call}: the worst relative gap |numeric - analytic| / max({GAP_FLOOR:g}, |numeric| + "
+                    f"|analytic|), here at {where}")
+
+
+def backward_fault(network, x, target, location):
+    """What is wrong with a fresh copy of the network's own forward() and backward(), if anything a
+    gradient check cannot be blamed for: they raise (at `location`, when one is given), leave
+    weight gradients of the wrong shapes, or change the weights. None when they work."""
+    before = [layer.weights for layer in network.layers]
+    try:
+        network.forward(x)
+        network.backward(target)
+    except StudentFault as own:
+        return "raises" if location is None or own.location == location else None
+    layers = network.layers
+    if not all(same_shape(layer.weight_gradients, weights) for layer, weights in zip(layers, before)):
+        return "leaves gradients of the wrong shapes"
+    if [layer.weights for layer in layers] != before:
+        return "changes the weights"
+    return None
+
+
+def same_shape(gradients, weights):
+    return (type(gradients) is list and len(gradients) == len(weights)
+            and all(type(g) is list and len(g) == len(w) for g, w in zip(gradients, weights)))

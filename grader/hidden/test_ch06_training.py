@@ -4,15 +4,17 @@ network with the very same numbers, and losses and parameters must agree.
 
 Each criterion is kept to its own part where it can be: the step's loss is checked against the
 network as it stands (whatever the update did), the epoch's mean with learning_rate=0, and train
-against the student's own train_epoch when it differs from the reference."""
+against the student's own train_epoch when it differs from the reference. train's progress
+lines are read from the worker's output and compared with the losses train itself returned."""
 
+import re
 
 import pytest
 
 from grader.checks import check, difference, expect
 from grader.remote import StudentFault
 from grader.hidden.gates import gate_tests
-from grader.hidden.support import judge_random_untouched
+from grader.hidden.support import judge_random_untouched, reported_epochs, shows_value
 
 test_imports, test_standard_library_only = gate_tests(6)
 
@@ -252,3 +254,35 @@ def test_train_quiet_prints_nothing(student, reference, worker, rng):
     printed = worker.printed_since(mark)
     check(printed == 0, f"train(dataset, epochs=12, verbose=False) printed {printed} bytes; with "
                         f"verbose=False it must print nothing")
+
+
+
+# Runs whose reports fall every 3, 2, 1 and 1 epochs (30 // 10, 25 // 10, 18 // 10, at least 1 for
+# 7), so that neither epochs / 10, epochs // 9 nor epochs // 11 gives the same lines; the last one
+# with verbose left at its default, which is True.
+@pytest.mark.criterion("ch6-verbose")
+@pytest.mark.parametrize("epochs, verbose", [(30, True), (25, True), (18, True), (7, None)])
+def test_train_verbose_reports_progress(epochs, verbose, student, reference, worker, rng):
+    chosen = parameters(rng, TRAIN_SIZES)
+    data = training_data(rng)
+    trainer, _, _ = twins(student, reference, TRAIN_SIZES, chosen, learning_rate=0.1)
+    mark = worker.stdout_mark()
+    losses = trainer.train(data, epochs) if verbose is None else trainer.train(data, epochs, verbose=verbose)
+    printed = worker.stdout_since(mark)
+    call = f"train(dataset, epochs={epochs}{'' if verbose is None else ', verbose=True'})"
+    check(printed is not None, f"{call}: the output was cut off at the grader's cap; print one short line "
+                               f"per report, nothing else")
+    due = reported_epochs(epochs)
+    lines = [line for line in printed.splitlines() if line.strip()]
+    check(len(lines) == len(due), f"{call} printed {len(lines)} line{'s' if len(lines) != 1 else ''}; it "
+                                  f"should print one progress line for each of the epochs {due} (the first, "
+                                  f"then every epochs // 10)")
+    for line, epoch in zip(lines, due):
+        number = re.search(r"\d+", line)
+        check(number is not None and int(number.group()) == epoch,
+              f"{call}: the progress line {line.strip()!r} should start by naming epoch {epoch} "
+              f"(counting from 1)")
+        if type(losses) is list and len(losses) == epochs and type(losses[epoch - 1]) is float:
+            check(shows_value(line, losses[epoch - 1]),
+                  f"{call}: the progress line {line.strip()!r} for epoch {epoch} should show that "
+                  f"epoch's mean loss, {losses[epoch - 1]:.4f}")

@@ -9,13 +9,14 @@ never trusted for it.
 import pytest
 
 from grader.checks import check, expect
+from grader.hidden.support import judge_random_untouched, reported_epochs, shows_value
 from grader.hidden.gates import gate_tests
+from grader.hidden.training import EPOCHS, pull_network, train_classifier
 
 test_imports, test_standard_library_only = gate_tests(7)
 
 LETTERS = "abcdefghijklmnopqrstuvwxyz"
 PASS_MARK = 0.95
-EPOCHS = 500
 
 
 def train(module, worker, epochs=EPOCHS):
@@ -30,11 +31,6 @@ def train(module, worker, epochs=EPOCHS):
 
 def one_hot(i, n=26):
     return [1.0 if j == i else 0.0 for j in range(n)]
-
-
-def pull_network(network):
-    """The student's network as data: [(weights, biases, activation), ...]."""
-    return [(layer.weights, layer.biases, layer.activation) for layer in network.layers]
 
 
 def judge_probabilities(reference, parameters, x):
@@ -60,7 +56,7 @@ def judge_evaluation(reference, parameters):
 @pytest.fixture(scope="module")
 def trained(student, worker, reference):
     """Train the student's classifier once per run with the defaults; share it with the tests."""
-    classifier, losses = train(student, worker)
+    classifier, losses = train_classifier(student, worker, train)
     parameters = pull_network(classifier.network)
     accuracy, results = judge_evaluation(reference, parameters)
     return classifier, losses, parameters, accuracy, results
@@ -147,3 +143,50 @@ def test_evaluate_agrees_with_the_judge(trained):
     expect(theirs[0], accuracy, call="evaluate()[0] after training")
     expect([r.get("predicted") if type(r) is dict else r for r in theirs[1]], [r["predicted"] for r in results],
            call="the predicted letters of evaluate() after training")
+
+
+@pytest.mark.criterion("ch7-predict-probs")
+def test_predict_probs_follows_the_network(student, reference, rng):
+    classifier = student.LetterClassifier(hidden_size=10, seed=11)
+    parameters = pull_network(classifier.network)
+    inputs = [one_hot(i) for i in (2, 17)] + [[rng.uniform(0, 1) for _ in range(26)] for _ in range(2)]
+    for x in inputs:
+        probs = judge_probabilities(reference, parameters, x)
+        expect(classifier.predict_probs(x), dict(zip(LETTERS, probs)), rel=1e-9, abs_tol=1e-15)
+
+
+# train()'s defaults are checked on a classifier whose trainer was handed a network of two output
+# neurons and no hidden layer: its 500 default epochs cost a few percent of the real training's.
+SMALL = 3
+
+
+@pytest.mark.criterion("ch7-defaults")
+def test_default_seed(student, reference):
+    classifier = student.LetterClassifier(hidden_size=SMALL)
+    with judge_random_untouched():
+        expected = reference.BackpropNetwork([26, SMALL, 26], hidden_activation="relu",
+                                             output_activation="sigmoid", seed=42)
+    expect([w for w, _, _ in pull_network(classifier.network)], [layer.weights for layer in expected.layers],
+           call=f"LetterClassifier(hidden_size={SMALL}).network weights (the default seed is 42)")
+
+
+@pytest.mark.criterion("ch7-defaults")
+def test_train_defaults(student, worker):
+    classifier = student.LetterClassifier(hidden_size=SMALL)
+    classifier.trainer.network = student.BackpropNetwork([26, 2], seed=1)
+    mark = worker.stdout_mark()
+    with worker.training():
+        losses = classifier.train()
+    printed = worker.stdout_since(mark)
+    check(type(losses) is list and len(losses) == EPOCHS and all(type(v) is float for v in losses),
+          f"LetterClassifier(hidden_size={SMALL}).train() should train the default {EPOCHS} epochs and return "
+          f"{EPOCHS} losses, got {f'{len(losses)} values' if type(losses) is list else repr(losses)}")
+    due = reported_epochs(EPOCHS)
+    lines = [line for line in (printed or "").splitlines() if line.strip()]
+    check(len(lines) == len(due) and all(shows_value(line, losses[epoch - 1]) for line, epoch in zip(lines, due)),
+          f"LetterClassifier().train() is verbose by default: it should print the trainer's {len(due)} "
+          f"progress lines (epochs {due[0]}, {due[1]}, ..., {due[-1]}), it printed {len(lines)} lines")
+    mark = worker.stdout_mark()
+    classifier.train(epochs=3, verbose=False)
+    check(worker.stdout_since(mark) == "", "LetterClassifier().train(epochs=3, verbose=False) printed something: "
+                                           "pass verbose on to the trainer")

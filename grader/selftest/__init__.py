@@ -5,10 +5,14 @@
     execute.py   each grading is `grade chapter ...` in its own process, several at a time
     verdict.py   results.json -> the sensitivity matrix and the checks (pure)
     render.py    the matrix as text, an HTML page and JSON
+    parts.py     the student parts (what the starters leave to write), each put back to its starter
+    operators.py, mutants.py, mutation_report.py   `--mutants`: first-order mutants of every
+                 student part, graded in their chapter, checked against equivalent-mutants.yaml
 
 It fails when a mistake goes undetected or is caught somewhere it should not be, when a harmless
 variant loses points, when a criterion worth points catches nothing, when the reference or the
-starters do not score as they must, or when the diagnosis names the wrong mistake.
+starters do not score as they must, when the diagnosis names the wrong mistake, or when a
+student part put back to its starter costs no points (with --mutants: when a mutant survives).
 """
 
 from __future__ import annotations
@@ -28,7 +32,10 @@ from ..mistakes import load_bank
 from ..mistakes.bank import fingerprint
 from ..scorecard import write_atomically
 from .execute import grade_all, guide_headings
-from .plan import plan_runs
+from .mutants import (MUTANT, VERIFIED, MutationVerdict, generate, judge_mutants, load_equivalents, mutant_outcomes,
+                      mutant_runs, proof_inputs, proof_key, trained_again)
+from .mutation_report import mutants_json, mutants_page, render_mutants_html, render_mutants_text, verified_summary
+from .plan import REPLAY, final_chapter, plan_runs
 from .render import Summary, render_html, render_text, selftest_json, selftest_page
 from .verdict import Graded, Verdict, judge
 
@@ -39,10 +46,11 @@ class SelftestResult:
     text: str           # the report for the terminal
     html: Path
     json: Path
+    mutation: MutationVerdict | None = None
 
     @property
     def passed(self) -> bool:
-        return self.verdict.passed
+        return self.verdict.passed and (self.mutation is None or self.mutation.passed)
 
 
 def check_can_selftest(course: Course) -> None:
@@ -59,17 +67,34 @@ def check_can_selftest(course: Course) -> None:
 
 
 def run_selftest(*, course: Course, report_dir: Path, jobs: int | None = None, sandbox: str = "auto",
-                 progress: Callable[[Graded, int, int], None] | None = None) -> SelftestResult:
-    """Grade everything the bank and the course call for; write selftest.html and selftest.json."""
+                 progress: Callable[[Graded, int, int], None] | None = None,
+                 mutants: bool = False) -> SelftestResult:
+    """Grade everything the bank and the course call for; write selftest.html and selftest.json
+    (with `mutants`, also every mutant of the student parts: mutants.html, mutants.json and the
+    committed mutants-verified.json next to course.yaml)."""
     check_can_selftest(course)
     bank = load_bank(course)  # a broken bank stops here, before anything runs
-    runs = plan_runs(course, bank)
+    generated = generate(course) if mutants else ()
+    equivalents = load_equivalents(course) if mutants else ()   # a broken list too
+    runs = tuple(sorted(plan_runs(course, bank) + mutant_runs(course, generated),
+                        key=lambda run: (run.training == REPLAY, not run.slow)))
     jobs = jobs or os.cpu_count() or 1
     started = datetime.now(timezone.utc)
     clock = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="grade-selftest-") as scratch:
         graded = grade_all(runs, course, Path(scratch), report_dir / "runs", jobs=jobs, sandbox=sandbox,
                            progress=progress)
+        mutation_outcomes: dict = {}
+        if mutants:
+            mutation_outcomes = mutant_outcomes([g for g in graded if g.run.kind == MUTANT], final_chapter(course))
+            by_id = {m.id: m for m in generated}
+            again = tuple(trained_again(by_id[i]) for i, (fate, *_rest) in mutation_outcomes.items()
+                          if fate == "kept" and by_id[i].trains)
+            retrained = grade_all(again, course, Path(scratch), report_dir / "runs", jobs=jobs, sandbox=sandbox,
+                                  progress=progress)
+            mutation_outcomes.update(mutant_outcomes(retrained, final_chapter(course)))
+            graded += retrained
+    graded = [g for g in graded if g.run.kind != MUTANT]
     verdict = judge(course, bank, graded, guide_headings(course))
     tiers = sorted({g.results["sandbox"] for g in graded if g.results})  # what "auto" resolved to
     summary = Summary(course=f"{course.title} {course.version}", bank=fingerprint(bank),
@@ -79,4 +104,20 @@ def run_selftest(*, course: Course, report_dir: Path, jobs: int | None = None, s
     html, data = report_dir / "selftest.html", report_dir / "selftest.json"
     write_atomically(html, render_html(selftest_page(course, verdict, summary, report_dir)))
     write_atomically(data, json.dumps(selftest_json(verdict, summary, graded), indent=2, ensure_ascii=False) + "\n")
-    return SelftestResult(verdict, render_text(course, verdict, summary, html), html, data)
+    text = render_text(course, verdict, summary, html)
+    if not mutants:
+        return SelftestResult(verdict, text, html, data)
+    mutation = judge_mutants(course, generated, mutation_outcomes, equivalents)
+    text += "\n" + write_mutation_reports(course, mutation, summary.seconds, report_dir)
+    return SelftestResult(verdict, text, html, data, mutation)
+
+
+def write_mutation_reports(course: Course, mutation: MutationVerdict, seconds: float, report_dir: Path) -> str:
+    """mutants.html and mutants.json beside the matrix, and the committed summary next to course.yaml."""
+    inputs = proof_inputs(course)
+    key = proof_key(inputs)
+    html, data = report_dir / "mutants.html", report_dir / "mutants.json"
+    write_atomically(html, render_mutants_html(mutants_page(mutation, seconds, key, report_dir)))
+    write_atomically(data, json.dumps(mutants_json(mutation, seconds, key, inputs), indent=2, ensure_ascii=False) + "\n")
+    write_atomically(course.root / VERIFIED, json.dumps(verified_summary(mutation, key, inputs), indent=2) + "\n")
+    return render_mutants_text(mutation, seconds, html)

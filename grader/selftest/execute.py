@@ -8,6 +8,7 @@ import json
 import os
 import re
 import shutil
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
@@ -15,8 +16,9 @@ from typing import Callable
 
 from .. import warm
 from ..course import Course
+from ..hidden.training import TRAINING_ENV
 from ..warm import COURSE_ENV
-from .plan import Run
+from .plan import RECORD, REPLAY, SKIP, Run
 from .verdict import Graded
 
 PACKAGE_ROOT = Path(__file__).resolve().parents[2]   # the folder holding the grader package
@@ -42,6 +44,17 @@ def assemble(run: Run, course: Course, scratch: Path) -> Path:
     return folder
 
 
+def training_env(run: Run, scratch: Path) -> dict[str, str]:
+    """The stand-in for the final chapter's training that `run` asks for, if it can have it: a
+    replay needs the reference's recording, and without one the run trains for real."""
+    recording = scratch / "training.json"
+    if run.training == SKIP:
+        return {TRAINING_ENV: SKIP}
+    if run.training == RECORD or (run.training == REPLAY and recording.is_file()):
+        return {TRAINING_ENV: f"{run.training}:{recording}"}
+    return {}
+
+
 def grade_run(run: Run, course: Course, scratch: Path, reports: Path, sandbox: str) -> Graded:
     """`grade chapter ...` on the run's submission, as a student would run it; its results.json."""
     report_dir = reports / slug(run.name)
@@ -51,8 +64,10 @@ def grade_run(run: Run, course: Course, scratch: Path, reports: Path, sandbox: s
             "--sandbox", sandbox, "--format", "html", *(["--integrated"] if run.integrated else [])]
     # A warm judge (grader/warm.py) with the course pre-loaded: the real `grade` command, in a
     # process of its own, without its start-up.
-    env = {**os.environ, "NO_COLOR": "1", COURSE_ENV: str(course.path),
-           "PYTHONPATH": os.pathsep.join(filter(None, [str(PACKAGE_ROOT), os.environ.get("PYTHONPATH")]))}
+    env = {**{k: v for k, v in os.environ.items() if k != TRAINING_ENV}, "NO_COLOR": "1",
+           COURSE_ENV: str(course.path),
+           "PYTHONPATH": os.pathsep.join(filter(None, [str(PACKAGE_ROOT), os.environ.get("PYTHONPATH")])),
+           **training_env(run, scratch)}
     started = time.monotonic()
     code, _, stderr = warm.run("grader", argv, cwd=Path.cwd(), env=env, timeout=RUN_SECONDS)
     seconds = round(time.monotonic() - started, 2)
@@ -66,8 +81,21 @@ def grade_all(runs: tuple[Run, ...], course: Course, scratch: Path, reports: Pat
               progress: Callable[[Graded, int, int], None] | None = None) -> list[Graded]:
     """Every run, `jobs` at a time, in the plan's order (slow ones first); results in plan order."""
     graded: dict[str, Graded] = {}
+    recorded = threading.Event()
+    if not any(run.training == RECORD for run in runs):
+        recorded.set()
+
+    def grade_one(run: Run) -> Graded:
+        if run.training == REPLAY:
+            recorded.wait()   # the plan puts replays last: this is only ever a short wait
+        try:
+            return grade_run(run, course, scratch, reports, sandbox)
+        finally:
+            if run.training == RECORD:
+                recorded.set()
+
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        futures = [pool.submit(grade_run, run, course, scratch, reports, sandbox) for run in runs]
+        futures = [pool.submit(grade_one, run) for run in runs]
         for future in as_completed(futures):
             result = future.result()
             graded[result.run.name] = result

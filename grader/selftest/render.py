@@ -70,6 +70,11 @@ def render_text(course: Course, verdict: Verdict, summary: Summary, report: Path
     for v in sorted(verdict.variants, key=lambda v: v.mistake.chapter):
         lines.append(f"  {'✓' if not v.problems else '✗'} {v.mistake.id}".ljust(label + 2) +
                      f"chapter {v.mistake.chapter}: {v.score}")
+    lines += ["", "Student parts, each left as its starter has it (must lose points in its own chapter)"]
+    width = max([len(row.part.label) for row in verdict.parts] + [label])
+    for row in verdict.parts:
+        lines.append(f"  {'✓' if not row.problems else '✗'} {row.part.label}".ljust(width + 4) +
+                     f"chapter {row.part.chapter}: {row.score}  lost: {', '.join(map(short, row.lost)) or 'nothing'}")
     lines += ["", "Checks"]
     for check in verdict.checks:
         lines.append(f"  {'✓' if check.passed else '✗'} {check.claim}")
@@ -77,7 +82,8 @@ def render_text(course: Course, verdict: Verdict, summary: Summary, report: Path
     state = "PASSED" if verdict.passed else "FAILED"
     lines += ["", f"selftest {state}: {summary.runs} gradings in {summary.seconds:.1f} s, {summary.jobs} at a time "
               f"(sandbox {summary.sandbox}); the hidden tests catch {verdict.caught} of {len(verdict.rows)} mistakes, "
-              f"the diagnosis names {verdict.named}"]
+              f"the diagnosis names {verdict.named}; {sum(not r.problems for r in verdict.parts)} of "
+              f"{len(verdict.parts)} student parts are graded"]
     if report:
         lines.append(f"matrix: {report}")
     return "\n".join(lines)
@@ -130,6 +136,17 @@ class VariantLine:
 
 
 @dataclass(frozen=True)
+class PartLine:
+    label: str
+    chapter: int
+    score: str
+    lost: str
+    passed: bool
+    problems: tuple[str, ...]
+    report: str
+
+
+@dataclass(frozen=True)
 class SelftestPage:
     course: str
     passed: bool
@@ -139,6 +156,7 @@ class SelftestPage:
     variants: tuple[VariantLine, ...]
     checks: tuple[CheckLine, ...]
     provenance: tuple[tuple[str, str], ...]
+    parts: tuple[PartLine, ...] = ()
 
 
 def _link(path: str, page_dir: Path) -> str:
@@ -166,8 +184,10 @@ def selftest_page(course: Course, verdict: Verdict, summary: Summary, page_dir: 
     headline = (f"The hidden tests catch {verdict.caught} of {len(verdict.rows)} mistakes; the diagnosis names "
                 f"{verdict.named}; {sum(not v.problems for v in verdict.variants)} of {len(verdict.variants)} "
                 f"harmless variants lose nothing.")
+    parts = tuple(PartLine(r.part.label, r.part.chapter, r.score, ", ".join(r.lost) or "nothing", not r.problems,
+                           r.problems, _link(r.report, page_dir)) for r in verdict.parts)
     return SelftestPage(
-        course=summary.course, passed=verdict.passed, headline=headline, legend=LEGEND, blocks=blocks,
+        course=summary.course, passed=verdict.passed, headline=headline, legend=LEGEND, blocks=blocks, parts=parts,
         variants=variants, checks=tuple(CheckLine(c.passed, c.claim, c.problems) for c in verdict.checks),
         provenance=(("Course", summary.course), ("Mistake bank", summary.bank),
                     ("Gradings", f"{summary.runs}, {summary.jobs} at a time"), ("Sandbox", summary.sandbox),
@@ -195,13 +215,16 @@ def selftest_json(verdict: Verdict, summary: Summary, graded: list[Graded]) -> d
         "seconds": summary.seconds, "jobs": summary.jobs, "sandbox": summary.sandbox, "started": summary.started,
         "counts": {"mistakes": len(verdict.rows), "caught": verdict.caught, "named": verdict.named,
                    "variants": len(verdict.variants),
-                   "variants_lossless": sum(not v.problems for v in verdict.variants)},
+                   "variants_lossless": sum(not v.problems for v in verdict.variants),
+                   "parts": len(verdict.parts), "parts_graded": sum(not r.problems for r in verdict.parts)},
         "mistakes": [{"id": r.mistake.id, "chapter": r.mistake.chapter, "expected": list(r.mistake.caught_by),
                       "caught_by": [c for c in r.criteria if c in r.hits], "named": list(r.named),
                       "diagnosis": r.diagnosis, "problems": list(r.problems + r.misdiagnoses)}
                      for r in verdict.rows],
         "variants": [{"id": v.mistake.id, "chapter": v.mistake.chapter, "score": v.score,
                       "problems": list(v.problems)} for v in verdict.variants],
+        "parts": [{"chapter": r.part.chapter, "name": r.part.name, "score": r.score, "lost": list(r.lost),
+                   "problems": list(r.problems)} for r in verdict.parts],
         "coverage": {criterion: list(ids) for criterion, ids in verdict.coverage.items()},
         "checks": [{"claim": c.claim, "passed": c.passed, "problems": list(c.problems)} for c in verdict.checks],
         "runs": [{"name": g.run.name, "kind": g.run.kind, "chapters": list(g.run.chapters),

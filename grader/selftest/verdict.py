@@ -8,7 +8,8 @@ from typing import Mapping
 
 from ..course import Course, Mistake
 from ..mistakes import Bank
-from .plan import MISTAKE, REFERENCE, STARTERS, VARIANT, Run
+from .parts import Part, student_parts
+from .plan import MISTAKE, PART, REFERENCE, STARTERS, VARIANT, Run
 
 HIT = ("failed", "error", "timeout")   # a criterion whose checks caught something
 
@@ -59,6 +60,18 @@ class VariantRow:
 
 
 @dataclass(frozen=True)
+class PartRow:
+    """A student part put back to its starter: what its chapter scored and which criteria noticed."""
+
+    part: Part
+    score: str                  # its chapter's score, "?" when the grading crashed
+    lost: tuple[str, ...]       # the criteria of its chapter that did not pass
+    problems: tuple[str, ...]
+    seconds: float = 0.0
+    report: str = ""
+
+
+@dataclass(frozen=True)
 class Check:
     """A headline claim of the self-test and whatever contradicts it."""
 
@@ -76,6 +89,7 @@ class Verdict:
     variants: tuple[VariantRow, ...]
     checks: tuple[Check, ...]
     coverage: Mapping[str, tuple[str, ...]]   # criterion -> the mistakes it caught
+    parts: tuple[PartRow, ...] = ()
 
     @property
     def passed(self) -> bool:
@@ -216,6 +230,24 @@ def variant_row(course: Course, bank: Bank, graded: Graded) -> VariantRow:
     return VariantRow(mistake, _score(chapters[mistake.chapter]), tuple(problems), graded.seconds, graded.report)
 
 
+def part_row(course: Course, graded: Graded, part: Part) -> PartRow:
+    """A part put back to its starter must cost points in its own chapter; the chapters graded
+    beside it must have had the reference's copy of its chapter (then it reaches no other)."""
+    crash = _crashed(graded)
+    if crash:
+        return PartRow(part, "?", (), (crash,), graded.seconds, graded.report)
+    own = _chapters(graded.results)[part.chapter]
+    lost = tuple(c["id"] for c in own["criteria"] if c["status"] != "passed")
+    problems = []
+    if own["score"] == own["max_score"]:
+        problems.append(f"{part.label}: left as the starter has it (raising NotImplementedError), it still "
+                        f"scores {_score(own)}: no criterion worth points grades it")
+    named = [d["mistake"] for c in own["criteria"] for d in c.get("diagnosis", [])]
+    problems += [f"{part.label}: left as the starter has it, the diagnosis names {m}" for m in dict.fromkeys(named)]
+    problems += _isolation(course, graded, [part.chapter])
+    return PartRow(part, _score(own), lost, tuple(dict.fromkeys(problems)), graded.seconds, graded.report)
+
+
 def judge(course: Course, bank: Bank, graded: list[Graded], guide_headings: set[str] | None) -> Verdict:
     """Every claim of the self-test, checked against what the gradings produced."""
     by_kind: dict[str, list[Graded]] = {}
@@ -223,6 +255,11 @@ def judge(course: Course, bank: Bank, graded: list[Graded], guide_headings: set[
         by_kind.setdefault(g.run.kind, []).append(g)
     rows = tuple(mistake_row(course, bank, g) for g in by_kind.get(MISTAKE, []))
     variants = tuple(variant_row(course, bank, g) for g in by_kind.get(VARIANT, []))
+    inventory = student_parts(course)
+    parts = tuple(sorted((part_row(course, g, part) for g in by_kind.get(PART, []) for part in g.run.parts),
+                         key=lambda row: inventory.index(row.part) if row.part in inventory else len(inventory)))
+    ungraded = [f"{p.label}: never graded left as its starter has it" for p in inventory
+                if p not in {row.part for row in parts}]
     references, starters = by_kind.get(REFERENCE, []), by_kind.get(STARTERS, [])
     crashes = [c for c in map(_crashed, references + starters) if c]
     coverage = {c.id: tuple(r.mistake.id for r in rows if c.id in r.hits)
@@ -246,5 +283,8 @@ def judge(course: Course, bank: Bank, graded: list[Graded], guide_headings: set[
         Check(f"each of the {len(point_criteria)} criteria worth points catches at least one mistake",
               tuple(f"{c.id} catches none of the bank's mistakes" for c in point_criteria if not coverage[c.id])),
         Check("every mistake points to a section of the course guide", tuple(lessons)),
+        Check(f"every one of the {len(inventory)} student parts, left as its starter has it, loses points in "
+              f"its own chapter, which alone sees it (the others were graded with the reference's copy)",
+              tuple(ungraded) + tuple(p for row in parts for p in row.problems)),
     )
-    return Verdict(rows, variants, checks, coverage)
+    return Verdict(rows, variants, checks, coverage, parts)
