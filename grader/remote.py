@@ -219,7 +219,9 @@ class Session:
                  chapter_timeout: float, output_bytes: int, training: TrainingBudget | None = None):
         self.spec, self.module = spec, module
         self.training_budget = training
-        self.training_cpu: float | None = None  # CPU seconds of the last request under training()
+        # CPU seconds of the longest request under training(): the chapter's training (a test may
+        # run a small one on the same budget, which must not hide it)
+        self.training_cpu: float | None = None
         self._training = False
         self.request_timeout = request_timeout
         self.deadline = time.monotonic() + chapter_timeout
@@ -297,6 +299,10 @@ class Session:
             self._training = False
             self.deadline += time.monotonic() - started
 
+    def _note_training(self, cpu: float | None) -> None:
+        if cpu is not None and (self.training_cpu is None or cpu > self.training_cpu):
+            self.training_cpu = cpu
+
     def output_mark(self) -> int:
         return self.stdout.seen + self.stderr.seen
 
@@ -365,15 +371,15 @@ class Session:
         try:
             if budget:
                 response = self.channel.request(message, timeout, cpu_limit=budget.cpu_seconds)
-                self.training_cpu = self.channel.last_cpu
+                self._note_training(self.channel.last_cpu)
             else:
                 response = self.channel.request(message, timeout)
         except WorkerOverCpu as over:
-            self.training_cpu = over.cpu
+            self._note_training(over.cpu)
             raise StudentTimeout(over_cpu_message(over.cpu, budget), call=description) from None
         except WorkerTimeout as late:
             if budget:
-                self.training_cpu = late.cpu
+                self._note_training(late.cpu)
                 raise StudentTimeout(over_wall_message(timeout, late.cpu or 0.0, budget), call=description) from None
             raise StudentTimeout(f"`{description}` did not finish within {timeout:.3g} s "
                                  f"(an endless loop?)", call=description) from None
