@@ -219,10 +219,11 @@ class Session:
                  chapter_timeout: float, output_bytes: int, training: TrainingBudget | None = None):
         self.spec, self.module = spec, module
         self.training_budget = training
-        # CPU seconds of the longest request under training(): the chapter's training (a test may
-        # run a small one on the same budget, which must not hide it)
+        # CPU seconds of the chapter's training: the last request under training(), unless a test
+        # ran it with reported=False (a small training on the same budget that must not hide it)
         self.training_cpu: float | None = None
         self._training = False
+        self._reported = True
         self.request_timeout = request_timeout
         self.deadline = time.monotonic() + chapter_timeout
         self.chapter_timeout = chapter_timeout
@@ -284,23 +285,24 @@ class Session:
                 channel.kill()
 
     @contextlib.contextmanager
-    def training(self) -> Iterator[None]:
+    def training(self, reported: bool = True) -> Iterator[None]:
         """Run the requests inside on the chapter's training budget: CPU time measured and limited,
         a wall-clock ceiling against waiting, and the time not counted against the chapter's own
         limit (a slow or busy machine must not eat the other tests' time). Without a budget (an
-        in-process replay), the requests run on the ordinary per-request limit."""
+        in-process replay), the requests run on the ordinary per-request limit. `reported=False`
+        keeps a test's small training from standing in for the chapter's in the scorecard."""
         if self.training_budget is None:
             yield
             return
-        started, self._training = time.monotonic(), True
+        started, self._training, self._reported = time.monotonic(), True, reported
         try:
             yield
         finally:
-            self._training = False
+            self._training, self._reported = False, True
             self.deadline += time.monotonic() - started
 
     def _note_training(self, cpu: float | None) -> None:
-        if cpu is not None and (self.training_cpu is None or cpu > self.training_cpu):
+        if self._reported:
             self.training_cpu = cpu
 
     def output_mark(self) -> int:
