@@ -145,5 +145,7 @@ def _run_pytest(paths: list[str], plugin: JudgePlugin) -> None:
             os.environ.pop("PYTEST_DISABLE_PLUGIN_AUTOLOAD", None)
     if plugin.problems:
         raise CourseError("the hidden tests do not match the rubric:\n  " + "\n  ".join(plugin.problems))
+    if code == pytest.ExitCode.INTERRUPTED:  # Ctrl-C: pytest stopped the workers; the caller stops too
+        raise KeyboardInterrupt
     if code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
         raise GraderError(f"the hidden tests could not run (pytest exit code {int(code)})")

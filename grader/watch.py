@@ -2,17 +2,14 @@
 is saved, showing the latest result in place and what changed since the run before.
 
 The watching process is a warm judge: it has imported everything and loaded the course and its
-reference once. Each grading runs in a child forked from it (a fresh pytest session, its own
-sandboxed workers, never reused), which hands back the chapters' results; this process merges
-them with the other chapters' latest ones and writes results.json and the scorecard, whose pages
-reload themselves while watch runs.
+reference once, and grades each save in a fresh pytest session with fresh sandboxed workers (a
+judge may be reused, a worker never is). It merges the chapters graded with the other chapters'
+latest results and writes results.json and the scorecard, whose pages reload themselves while
+watch runs. Ctrl-C ends the session under way, its workers killed, and then watch.
 """
 
 from __future__ import annotations
 
-import os
-import pickle
-import signal
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -24,7 +21,6 @@ from .reference import ReferenceSource
 from .scorecard import Scorecard
 
 REFRESH_SECONDS = 1       # how often an open scorecard reloads itself while watch runs
-STOP_GRACE = 10.0         # seconds a grading has to wind down (kill its workers) after Ctrl-C
 CLEAR = "\x1b[H\x1b[2J"   # cursor home, clear screen: the latest result replaces the one before
 MAX_CHANGES = 8           # criteria listed by name in "changed: ..."
 
@@ -69,60 +65,6 @@ def changes(previous: Scorecard | None, latest: Scorecard) -> list[str]:
             if c.id in before and before[c.id] != c.status]
 
 
-# --- grading in a forked child -------------------------------------------------------------------
-
-def _interrupt(*_: object) -> None:
-    raise KeyboardInterrupt  # pytest then ends the session, and its fixtures stop the workers
-
-
-def grade_forked(grade: Callable[[], Scorecard]) -> Scorecard:
-    """Run `grade` in a child forked from this warm process; its Scorecard comes back pickled
-    (judge to judge: no student code runs in either). Ctrl-C here stops the child cleanly."""
-    read_end, write_end = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # the child: one grading, then gone
-        os.close(read_end)
-        signal.signal(signal.SIGINT, signal.SIG_IGN)   # the parent decides when a grading stops
-        signal.signal(signal.SIGTERM, _interrupt)
-        code = 0
-        try:
-            data = pickle.dumps(("card", grade()))
-        except BaseException as error:  # told to the parent, which shows it as the result
-            data = pickle.dumps(("error", f"{type(error).__name__}: {error}"))
-            code = 1
-        with os.fdopen(write_end, "wb") as out:
-            out.write(data)
-        os._exit(code)
-    os.close(write_end)
-    try:
-        with os.fdopen(read_end, "rb") as answer:
-            data = answer.read()
-        os.waitpid(pid, 0)
-    except BaseException:
-        _stop(pid)
-        raise
-    kind, value = pickle.loads(data) if data else ("error", "the grading stopped without a result")
-    if kind == "error":
-        raise GraderError(f"the grading failed: {value}")
-    return value
-
-
-def _stop(pid: int) -> None:
-    """Ask a child grading to stop, wait for it to stop its workers, then make sure it is gone."""
-    try:
-        os.kill(pid, signal.SIGTERM)
-    except ProcessLookupError:
-        return
-    deadline = time.monotonic() + STOP_GRACE
-    while time.monotonic() < deadline:
-        done, _ = os.waitpid(pid, os.WNOHANG)
-        if done:
-            return
-        time.sleep(0.02)
-    os.kill(pid, signal.SIGKILL)
-    os.waitpid(pid, 0)
-
-
 # --- the loop ----------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -154,9 +96,8 @@ def watch(course: Course, reference: ReferenceSource, chapters: Iterable[int], o
         nonlocal card
         started = time.monotonic()
         try:
-            latest = grade_forked(lambda: grade(course=course, reference=reference, submission=options.submission,
-                                                chapters=list(numbers), sandbox=options.sandbox,
-                                                integrated=options.integrated, seed=options.seed))
+            latest = grade(course=course, reference=reference, submission=options.submission, chapters=list(numbers),
+                           sandbox=options.sandbox, integrated=options.integrated, seed=options.seed)
         except GraderError as error:
             show(_screen(options, plan, [f"grade: error: {error}"], None, why, started, render_terminal))
             return
@@ -183,7 +124,7 @@ def watch(course: Course, reference: ReferenceSource, chapters: Iterable[int], o
 
 
 def _warm_up(course: Course, reference: ReferenceSource) -> None:
-    """Load now what every grading would load first, so that each forked child starts warm."""
+    """Load now what every grading would otherwise load first."""
     from . import warm
     from .reference import LiveReference
 

@@ -330,13 +330,11 @@ def test_the_release_contains_no_reference_source(release):
         text = squeeze(data.decode("utf-8", errors="replace"))
         leaked += [f"{path.relative_to(release.root)} holds {name}" for name, body in bodies if holds(text, body)]
         if path.suffix == ".py":  # code may compile a string, but not one holding a chapter's body
-            # The two exceptions load only what the grader itself sends between its own processes:
-            # the worker installs the sealed chapters a judge sends over its pipe (a release has
-            # none to send: its reference source seals nothing), and `grade watch` gets each
-            # grading's scorecard back from the judge it forked.
-            grader = release.root / "grader"
-            assert path == grader / "sandbox" / "worker.py" or "marshal.loads" not in data.decode(), path
-            assert path == grader / "watch.py" or "pickle.loads" not in data.decode(), path
+            # The one exception: the worker installs the sealed chapters a judge sends it over its
+            # pipe; a release has none to send (its reference source seals nothing).
+            allowed = path == release.root / "grader" / "sandbox" / "worker.py"
+            assert allowed or "marshal.loads" not in data.decode(), path
+            assert "pickle.loads" not in data.decode(), path
     assert not leaked
     instructors_bank = squeeze((ROOT / "grader" / "mistakes" / "bank.yaml").read_text())
     assert any(holds(instructors_bank, body) for _, body in bodies)  # what the release must not ship
