@@ -142,11 +142,16 @@ class LocalSession(Session):
 
     def __init__(self, load: Callable[[], types.ModuleType], *, module: str, file: str,
                  request_timeout: float, budget: float):
-        spec = WorkerSpec(workdir=Path("."), student_files=(file,), tier="process", cpu_seconds=0,
+        spec = WorkerSpec(workdir=Path("/dev/null/in-process"), student_files=(file,), tier="process", cpu_seconds=0,
                           memory_bytes=0)
         super().__init__(spec, module, request_timeout=request_timeout, chapter_timeout=budget,
                          output_bytes=64 << 10)
         self._load = load
+
+    def prestart(self) -> None:
+        """Nothing to launch ahead: the chapter runs in this process. (Session.prestart would start a
+        real worker on this stand-in's placeholder folder, the current directory, which a worker
+        takes over and empties when it ends.)"""
 
     def _start(self) -> None:
         # As Session._start, with the in-process channel; a restart re-imports the chapter.
