@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import math
 import reprlib
-from typing import Any
+from typing import Any, Callable
 
-from .remote import Remote
+from .outcomes import RELATIVE
+from .remote import Remote, StudentFault, StudentRaised
 
 _short = reprlib.Repr()
 _short.maxlist = _short.maxtuple = 8
@@ -87,6 +88,75 @@ def expect(actual: Any, expected: Any, *, call: str = "", **tolerances: Any) -> 
     reason = difference(actual, expected, **tolerances)
     if reason:
         raise Mismatch(reason, expected, actual, call)
+
+
+def attempt(call: Callable[[], Any]) -> Any:
+    """What `call` answers, or the error the student's code raised: a composing part may raise
+    only because a lower part does (see passes_as_own)."""
+    try:
+        return call()
+    except StudentRaised as error:
+        return error
+
+
+# What the judge's own composing of a student's answers raises when one is not what it should be
+# (None where a list belongs): then the student's part fails the same way on the same answers.
+COMPOSING_ERRORS = (ArithmeticError, AttributeError, LookupError, TypeError, ValueError)
+
+
+def _same_raise(mine: StudentRaised, theirs: object) -> bool:
+    """The part raised what its lower parts raise alone (the same error at the same line), or what
+    composing their answers raises here. Unfinished work never counts: NotImplementedError proves
+    nothing."""
+    if mine.not_implemented:
+        return False
+    if isinstance(theirs, COMPOSING_ERRORS):
+        return (mine.kind, mine.detail) == (type(theirs).__name__, str(theirs))
+    return (isinstance(theirs, StudentRaised) and (mine.kind, mine.detail) == (theirs.kind, theirs.detail)
+            and mine.location is not None and theirs.location is not None
+            and (mine.location.get("file"), mine.location.get("line"))
+            == (theirs.location.get("file"), theirs.location.get("line")))
+
+
+def passes_as_own(actual: Any, expected: Any, *own: Callable[[], Any], note: str,
+                  record: Callable[[str, Any], None], **tolerances: Any) -> bool:
+    """Whether a part that composes others (Network.forward on Layer.forward) is right as its own
+    part: its answer is the reference's `expected`, or what one of `own` builds from the student's
+    own lower parts, called one by one in the worker (one per way the part may be built); an
+    `actual` that is an error (see attempt) must be the one those lower parts raise. A lower part's
+    mistake is charged by that part's criteria; charging the composing part again would cost the
+    same slip twice. A pass of the second kind records `note`, so that the scorecard can point at
+    the cause. The lower parts are called only when the answer is not the reference's: a right
+    submission pays nothing for this."""
+    raised = isinstance(actual, StudentRaised)
+    if not raised and difference(actual, expected, **tolerances) is None:
+        return True
+    for build in own:
+        try:
+            theirs = attempt(build)
+        except StudentFault:  # the lower parts timed out or crashed: nothing to be relative to
+            continue
+        except COMPOSING_ERRORS as error:  # composing their answers here fails as the part did
+            theirs = error
+        if raised:
+            same = _same_raise(actual, theirs)
+        else:
+            same = not isinstance(theirs, Exception) and difference(actual, theirs, **tolerances) is None
+        if same:
+            record(RELATIVE, note)
+            return True
+    return False
+
+
+def expect_own(actual: Any, expected: Any, *own: Callable[[], Any], note: str,
+               record: Callable[[str, Any], None], call: str = "", **tolerances: Any) -> None:
+    """Fail the test (with the reference's Mismatch, or the student's own error) unless `actual`
+    passes_as_own."""
+    if passes_as_own(actual, expected, *own, note=note, record=record, **tolerances):
+        return
+    if isinstance(actual, StudentFault):
+        raise actual
+    expect(actual, expected, call=call, **tolerances)
 
 
 def check(condition: bool, message: str) -> None:

@@ -20,6 +20,9 @@ from .errors import CourseError, read_text
 HIDDEN_DIR = Path(__file__).parent / "hidden"
 VISIBILITIES = ("visible", "hidden")
 PARTIALS = ("all", "proportional")
+# part: the criterion grades its own parts (a mistake elsewhere must not cost it points);
+# end-to-end: it grades the chapter's parts together, so a mistake in any of them shows here too.
+SCOPES = ("part", "end-to-end")
 EXPECTS = ("loss", "no_loss")
 _ID = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 
@@ -47,6 +50,13 @@ class Criterion:
     depends_on: str | None = None
     partial: str = "all"
     line: int = 0
+    parts: tuple[str, ...] = ()   # the student parts it grades ("Layer.forward"), when scope is part
+    scope: str = "part"
+    note: str = ""                # what an end-to-end criterion tells the student it depends on
+
+    @property
+    def end_to_end(self) -> bool:
+        return self.scope == "end-to-end"
 
 
 @dataclass(frozen=True)
@@ -280,13 +290,29 @@ def _criterion(node: yaml.Node, where: str, source: str) -> Criterion:
         depends_on=f.take("depends_on", str, None),
         partial=f.take("partial", str, "all"),
         line=f.line(),
+        parts=_names(f, "parts"),
+        scope=f.take("scope", str, "part"),
+        note=" ".join(f.take("note", str, "").split()),
     )
-    for key, allowed in (("visibility", VISIBILITIES), ("partial", PARTIALS)):
+    for key, allowed in (("visibility", VISIBILITIES), ("partial", PARTIALS), ("scope", SCOPES)):
         if getattr(criterion, key) not in allowed:
             raise _error(source, f.node_of(key), f"{where}.{key}",
                          f"must be one of {', '.join(allowed)}, not {getattr(criterion, key)!r}")
+    if criterion.end_to_end and not criterion.note:
+        raise _error(source, f.node, f"{where}.note",
+                     "an end-to-end criterion needs a note telling the student what it depends on")
+    if criterion.note and not criterion.end_to_end:
+        raise _error(source, f.node_of("note"), f"{where}.note", "only an end-to-end criterion has a note")
     f.finish()
     return criterion
+
+
+def _names(f: _Mapping, key: str) -> tuple[str, ...]:
+    """A list of names ("Layer.forward"), each once."""
+    names = f.take(key, list, [])
+    if not all(isinstance(name, str) and name for name in names) or len(set(names)) != len(names):
+        raise _error(f.source, f.node_of(key), f"{f.where}.{key}", "expected a list of distinct names")
+    return tuple(names)
 
 
 def _chapter(node: yaml.Node, where: str, source: str, limits: Limits) -> Chapter:

@@ -34,7 +34,7 @@ import pytest
 from .course import Course, Mistake
 from .mistakes import Bank, load_bank
 from .mistakes.local import LocalSession, load_chapter
-from .outcomes import Diagnosis, TestOutcome
+from .outcomes import GRADER_FAULT, Diagnosis, TestOutcome
 from .remote import StudentModule
 
 # Fixtures a replay binds anew to the mistake, and fixtures whose recorded value it reuses.
@@ -93,7 +93,8 @@ def outcome_signature(outcome: TestOutcome) -> tuple:
 
 def diagnosable(outcome: TestOutcome) -> bool:
     """A failure a mistake could explain: a wrong answer or an exception, not unfinished work."""
-    return outcome.status in ("failed", "error") and not outcome.message.startswith("not implemented yet")
+    return outcome.status in ("failed", "error") and not outcome.message.startswith(("not implemented yet",
+                                                                                     GRADER_FAULT))
 
 
 def explain(outcomes: Iterable[TestOutcome], replayable: set[str],

@@ -9,6 +9,9 @@ from typing import Any
 STATUSES = ("passed", "failed", "error", "timeout", "skipped")
 # How an outcome begins when the grader itself, not the student's code, could not check something.
 GRADER_FAULT = "the grader could not check this"
+# The key under which a test records that a composing part passed only relative to the student's
+# own lower parts (grader/checks.py: expect_own); the scorecard shows it as a note.
+RELATIVE = "relative"
 
 
 @dataclass(frozen=True)

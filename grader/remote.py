@@ -348,6 +348,13 @@ class Session:
         list to the student's code and look at it afterwards (did the student modify it?)."""
         return self._send({"op": "keep", "value": encode(value, self)}, f"keep({_short.repr(value)})")
 
+    def stand_in(self, remote: Remote, name: str, answers: list) -> Remote:
+        """Replace `remote.name` (a method the part under test calls) with a stand-in answering
+        `answers` in turn; the handle's `calls` attribute lists the arguments of each call."""
+        label = f"{remote._label}.{name}" if remote._label else name
+        return self._send({"op": "stand_in", "target": self.handle_of(remote), "name": name,
+                           "answers": encode(list(answers), self)}, f"{label} = stand_in(...)")
+
     def fetch(self, remote: Remote) -> Any:
         """The current value of something kept in the worker, as data."""
         return self._send({"op": "fetch", "target": self.handle_of(remote)}, f"fetch({remote._label})")

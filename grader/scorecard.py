@@ -57,7 +57,11 @@ def points(value: Fraction) -> float | int:
 def _criterion_json(c: CriterionResult) -> dict[str, Any]:
     data = {"id": c.id, "title": c.title, "score": points(c.score), "max_score": c.max_score,
             "status": c.status, "visibility": c.visibility, "message": c.message, "help": c.help,
-            "tests": {"passed": c.passed, "total": c.total}}
+            "tests": {"passed": c.passed, "total": c.total}, "scope": c.scope}
+    if c.note:
+        data["note"] = c.note
+    if c.relative:
+        data["relative"] = c.relative
     if c.visibility == "visible" and c.status != "passed":
         data.update(call=c.call, expected=c.expected, actual=c.actual)
     if c.location:

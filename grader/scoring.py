@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 
 from .course import Chapter, Course, Criterion
-from .outcomes import GRADER_FAULT, ChapterRun, Diagnosis, TestOutcome
+from .outcomes import GRADER_FAULT, RELATIVE, ChapterRun, Diagnosis, TestOutcome
 
 HIDDEN_MESSAGES = {
     "failed": "some hidden checks failed",
@@ -39,6 +39,18 @@ class CriterionResult:
     total: int = 0
     data: dict = field(default_factory=dict)
     diagnosis: tuple[Diagnosis, ...] = ()   # known mistakes that reproduce its failures exactly
+    scope: str = "part"     # or end-to-end: it grades the chapter's parts together
+    note: str = ""          # an end-to-end criterion's word on what it depends on
+    relative: str = ""      # passed only relative to the student's own lower parts: why, and where the cause is
+
+    @property
+    def context(self) -> str:
+        """How the result relates to the chapter's other parts: a composing part that passed only
+        relative to the student's own (wrong) lower parts, or an end-to-end criterion that lost
+        points, which a mistake in any part can cause."""
+        if self.relative:
+            return self.relative
+        return self.note if self.scope == "end-to-end" and self.status not in ("passed", "skipped") else ""
 
 
 @dataclass(frozen=True)
@@ -98,6 +110,7 @@ def score_criterion(criterion: Criterion, outcomes: list[TestOutcome], absent: s
     for outcome in outcomes:
         for key, values in outcome.data.items():
             data.setdefault(key, []).extend(values)
+    relative = data.pop(RELATIVE, [])
     return CriterionResult(
         id=criterion.id, title=criterion.title, max_score=criterion.points, status=status,
         visibility=criterion.visibility, help=criterion.help,
@@ -109,6 +122,8 @@ def score_criterion(criterion: Criterion, outcomes: list[TestOutcome], absent: s
         location=first_bad.location if first_bad is not None else None,
         passed=passed, total=len(outcomes), data=data,
         diagnosis=next((o.diagnosis for o in bad if o.diagnosis), ()),
+        scope=criterion.scope, note=criterion.note,
+        relative=relative[0] if relative and status == "passed" and isinstance(relative[0], str) else "",
     )
 
 

@@ -45,6 +45,8 @@ def render_terminal(card: Scorecard, *, color: bool, verbose: bool = False) -> s
             mark, colour = MARKS[c.status]
             pts = f"{_fmt(c.score)}/{c.max_score}"
             lines.append(f"  {style(mark, fg=colour)} {c.title}  {style(pts, fg=colour)}")
+            if c.context:
+                lines += textwrap.wrap(c.context, 110, initial_indent="      ", subsequent_indent="      ")
             if c.status == "passed":
                 continue
             if c.message and c.status == "timeout":  # what ran out, by how much and why: all of it

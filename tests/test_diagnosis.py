@@ -208,6 +208,7 @@ FIXTURES = {
     "buggy-ch4-softmax-overflows": (4, "ch4-softmax-overflows"),
     "buggy-ch5-bias-gradient-skips-activation": (5, "ch5-bias-gradient-skips-activation"),
     "buggy-ch5-input-gradient-not-transposed": (5, "ch5-input-gradient-not-transposed"),
+    "buggy-ch5-network-backward-skips-softmax": (5, "ch5-network-backward-skips-softmax"),
     "buggy-ch6-gradient-ascent": (6, "ch6-gradient-ascent"),
     "buggy-ch7-untrained-hardcoded-predict": (7, "ch7-untrained-hardcoded-predict"),
 }
@@ -250,13 +251,21 @@ def test_the_trained_check_is_not_replayed_but_the_quick_ones_name_the_mistake(t
 
 
 def test_hidden_criteria_show_the_misconception_but_not_the_checks(tmp_path):
-    run = grade("chapter", "5", "--submission", str(assemble("buggy-ch5-bias-gradient-skips-activation", tmp_path)),
+    run = grade("chapter", "5", "--submission", str(assemble("buggy-ch5-network-backward-skips-softmax", tmp_path)),
                 report_dir=tmp_path / "report")
     hidden = run.criterion("ch5-network-backward")
     assert hidden["visibility"] == "hidden" and "expected" not in hidden and "actual" not in hidden
-    assert [d["mistake"] for d in hidden["diagnosis"]] == ["ch5-bias-gradient-skips-activation"]
+    assert [d["mistake"] for d in hidden["diagnosis"]] == ["ch5-network-backward-skips-softmax"]
     page = (tmp_path / "report" / "chapter-05.html").read_text()
     assert "and the misconception its failures point to only" in page
+
+
+def test_a_mistake_named_on_several_criteria_is_explained_once(tmp_path):
+    run = grade("chapter", "5", "--submission", str(assemble("buggy-ch5-input-gradient-not-transposed", tmp_path)),
+                report_dir=tmp_path / "report")
+    named = diagnoses(run.results)
+    assert len(named) >= 2 and all(ids == ["ch5-input-gradient-not-transposed"] for ids in named.values())
+    page = (tmp_path / "report" / "chapter-05.html").read_text()
     assert "(explained above)" in page      # named in full once, on the first criterion
 
 

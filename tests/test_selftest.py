@@ -191,23 +191,24 @@ def fail(results, number, criterion, diagnosis=None):
 
 def test_a_mistake_caught_exactly_where_it_should_be_passes(course, bank):
     row = mistake_row(course, bank, graded_with(course, bank, "ch1-transpose-returns-rows", lambda r: (
-        fail(r, 1, "ch1-transpose", "ch1-transpose-returns-rows"), fail(r, 1, "ch1-matmul"))))
-    assert row.problems == row.misdiagnoses == ()
+        fail(r, 1, "ch1-transpose", "ch1-transpose-returns-rows"))))
+    assert row.problems == row.misdiagnoses == row.spilled == ()
     assert row.cell("ch1-transpose") == "caught" and row.cell("ch1-dot") == "" and row.diagnosis == "named"
 
 
 def test_every_shortfall_of_a_mistake_is_reported(course, bank):
     def shortfalls(r):
-        fail(r, 1, "ch1-transpose", "ch1-matmul-dots-rows-with-rows")   # caught, but matmul is not
-        fail(r, 1, "ch1-dot")                                           # and dot is, unexpectedly
+        fail(r, 1, "ch1-matmul", "ch1-matmul-dots-rows-with-rows")      # transpose's mistake, charged to matmul
+        fail(r, 1, "ch1-dot")                                           # and dot, unexpectedly
         fail(r, 2, "ch2-relu")                                          # and it leaks into chapter 2
         next(ch for ch in r["chapters"] if ch["number"] == 2)["files"]["01_math_foundations.py"] = "student"
     row = mistake_row(course, bank, graded_with(course, bank, "ch1-transpose-returns-rows", shortfalls))
     text = "\n".join(row.problems)
-    assert "not caught by ch1-matmul" in text and "also fails ch1-dot" in text
+    assert "not caught by ch1-transpose" in text and "also fails ch1-dot" in text and "also fails ch1-matmul" in text
     assert "costs points in chapter 2 too" in text and "chapter isolation is broken" in text
-    assert row.cell("ch1-matmul") == "missed" and row.cell("ch1-dot") == "extra" and row.diagnosis == "wrong"
+    assert row.cell("ch1-transpose") == "missed" and row.cell("ch1-dot") == "extra" and row.diagnosis == "wrong"
     assert row.misdiagnoses == ("ch1-transpose-returns-rows: the diagnosis names ch1-matmul-dots-rows-with-rows",)
+    assert row.spilled == ("ch1-dot", "ch1-matmul")   # the part it changes is transpose: a mistake charged thrice
 
 
 def test_an_undetected_mistake_and_a_costly_variant_fail_the_selftest(course, bank):

@@ -2,8 +2,9 @@
 
 import pytest
 
-from grader.checks import expect
+from grader.checks import attempt, expect, expect_own
 from grader.hidden.gates import gate_tests
+from grader.remote import StudentRaised
 
 test_imports, test_standard_library_only = gate_tests(1)
 
@@ -77,23 +78,60 @@ def test_transpose_of_empty_matrix(student):
     expect(student.transpose([]), [])
 
 
+# matrix_vector_multiply and matrix_multiply may be built on the student's own dot_product and
+# transpose. Each is graded as its own part: right when it matches the reference, or what the
+# student's own dot_product (and transpose) give when called one by one (grader/checks.py).
+ON_YOUR_DOT = ("matrix_vector_multiply combines your dot_product correctly; dot_product itself is wrong: "
+               "see its criterion above.")
+ON_YOUR_PARTS = ("matrix_multiply combines your transpose and dot_product correctly; one of them is wrong: "
+                 "see their criteria above.")
+
+
+def own_matvec(student, m, v):
+    return lambda: [student.dot_product(row, v) for row in m]
+
+
+def own_matmul(student, a, b):
+    """The product from the student's dot_product, over the columns their transpose gives, or the
+    true ones: a matrix_multiply may use either."""
+    def over(columns):
+        return lambda: [[student.dot_product(row, column) for column in columns()] for row in a]
+    return over(lambda: student.transpose(b)), over(lambda: [list(column) for column in zip(*b)])
+
+
+def expect_matmul(student, a, b, expected, record, **tolerances):
+    expect_own(attempt(lambda: student.matrix_multiply(a, b)), expected, *own_matmul(student, a, b), note=ON_YOUR_PARTS,
+               record=record, call=f"matrix_multiply({a}, {b})", **tolerances)
+
+
 @pytest.mark.criterion("ch1-matvec")
-def test_matrix_vector_multiply(student, reference, worker, rng):
-    expect(student.matrix_vector_multiply([[1, 2], [3, 4], [5, 6]], [1, -1]), [-1, -1, -1], exact=True)
+def test_matrix_vector_multiply(student, reference, worker, rng, record):
+    m, v = [[1, 2], [3, 4], [5, 6]], [1, -1]
+    expect_own(attempt(lambda: student.matrix_vector_multiply(m, v)), [-1, -1, -1], own_matvec(student, m, v), note=ON_YOUR_DOT,
+               record=record, call=f"matrix_vector_multiply({m}, {v})", exact=True)
     m, v = matrix(rng, 5, 3), vector(rng, 3)
-    expect(student.matrix_vector_multiply(m, v), reference.matrix_vector_multiply(m, v), abs_tol=1e-9)
+    expect_own(attempt(lambda: student.matrix_vector_multiply(m, v)), reference.matrix_vector_multiply(m, v),
+               own_matvec(student, m, v), note=ON_YOUR_DOT, record=record, call=f"matrix_vector_multiply({m}, {v})",
+               abs_tol=1e-9)
     unchanged(worker, student.matrix_vector_multiply, m, v)
 
 
 @pytest.mark.criterion("ch1-matmul")
 @pytest.mark.parametrize("shape", [(2, 2, 2), (2, 3, 4), (4, 1, 3), (1, 5, 1)])
-def test_matrix_multiply(shape, student, reference, worker, rng):
+def test_matrix_multiply(shape, student, reference, worker, rng, record):
     m, k, n = shape
     a, b = matrix(rng, m, k), matrix(rng, k, n)
-    expect(student.matrix_multiply(a, b), reference.matrix_multiply(a, b), abs_tol=1e-9)
+    expect_matmul(student, a, b, reference.matrix_multiply(a, b), record, abs_tol=1e-9)
 
 
 @pytest.mark.criterion("ch1-matmul")
-def test_matrix_multiply_exact_and_untouched(student, worker, rng):
-    expect(student.matrix_multiply([[1, 2], [3, 4]], [[5, 6], [7, 8]]), [[19, 22], [43, 50]], exact=True)
-    unchanged(worker, student.matrix_multiply, matrix(rng, 2, 3), matrix(rng, 3, 2))
+def test_matrix_multiply_exact_and_untouched(student, worker, rng, record):
+    expect_matmul(student, [[1, 2], [3, 4]], [[5, 6], [7, 8]], [[19, 22], [43, 50]], record, exact=True)
+    a, b = matrix(rng, 2, 3), matrix(rng, 3, 2)
+    kept = [worker.keep(a), worker.keep(b)]
+    product = attempt(lambda: student.matrix_multiply(*kept))
+    if isinstance(product, StudentRaised):  # fine only when its own transpose or dot_product raise it
+        expect_own(product, None, *own_matmul(student, a, b), note=ON_YOUR_PARTS, record=record)
+        return
+    for original, handle in zip((a, b), kept):
+        expect(worker.fetch(handle), original, exact=True, call=f"matrix_multiply({a}, {b}) (its inputs afterwards)")

@@ -2,7 +2,7 @@
 
 import pytest
 
-from grader.checks import check, expect
+from grader.checks import attempt, check, expect, expect_own
 from grader.hidden.gates import gate_tests
 from grader.remote import StudentRaised
 
@@ -112,13 +112,17 @@ NEURON_CASES = [("sigmoid", 1), ("sigmoid", -1), ("relu", 1), ("relu", -1), (Non
                 ("tanh", -1), ("linear", 1)]
 
 
+ON_YOUR_ACTIVATION = ("Neuron.forward applies your {name} correctly; {name} itself is wrong: "
+                      "see its criterion above.")
+
+
 @pytest.mark.criterion("ch2-neuron")
 @pytest.mark.parametrize("activation, sign", NEURON_CASES)
-def test_neuron_forward(activation, sign, student, reference, rng):
+def test_neuron_forward(activation, sign, student, reference, rng, record):
     weights, bias, inputs = neuron_case(rng, 4, sign)
     options = {} if activation is None else {"activation": activation}
     neuron = student.Neuron(weights, bias, **options)
-    out = neuron.forward(inputs)
+    out = attempt(lambda: neuron.forward(inputs))
     expected = reference.Neuron(weights, bias, **options)
     expected.forward(list(inputs))
     described = f"Neuron({weights}, {bias}{', activation=' + repr(activation) if activation else ''})"
@@ -126,12 +130,16 @@ def test_neuron_forward(activation, sign, student, reference, rng):
             "relu (the default)" if activation is None else
             "relu" if activation == "relu" else f"relu (any activation other than \"sigmoid\", "
                                                  f"{activation!r} included, means relu)")
-    expect(out, expected.a, rel=1e-9, abs_tol=1e-12,
-           call=f"{described}.forward({inputs}) with z = {expected.z:.6g} and activation {rule}")
+    # Graded as its own part: the student's own sigmoid or relu applied to the right z passes too.
+    name = "sigmoid" if activation == "sigmoid" else "relu"
+    own = lambda: getattr(student, name)(expected.z)
+    note = ON_YOUR_ACTIVATION.format(name=name)
+    expect_own(out, expected.a, own, note=note, record=record, rel=1e-9, abs_tol=1e-12,
+               call=f"{described}.forward({inputs}) with z = {expected.z:.6g} and activation {rule}")
     expect(neuron.z, expected.z, rel=1e-9, abs_tol=1e-12,
            call=f"neuron.z after {described}.forward({inputs}) (z = dot(weights, inputs) + bias)")
-    expect(neuron.a, expected.a, rel=1e-9, abs_tol=1e-12,
-           call=f"neuron.a after {described}.forward({inputs}) (the value forward returned)")
+    expect_own(neuron.a, expected.a, own, note=note, record=record, rel=1e-9, abs_tol=1e-12,
+               call=f"neuron.a after {described}.forward({inputs}) (the value forward returned)")
     # forward keeps the very list it was given, so this also catches changing it in place.
     expect(neuron.inputs, inputs, exact=True,
            call=f"neuron.inputs after {described}.forward({inputs}) (the inputs, unchanged)")

@@ -3,7 +3,7 @@ compared with the reference built in the judge from the same numbers."""
 
 import pytest
 
-from grader.checks import expect
+from grader.checks import attempt, expect, expect_own
 from grader.hidden.gates import gate_tests
 from grader.hidden.support import judge_random_untouched
 
@@ -109,11 +109,24 @@ def test_layer_replaces_what_it_stores(activation, student, reference, rng):
 # --- Network.forward ----------------------------------------------------------------------------
 
 NETWORKS = [([4, 6, 3, 2], "relu", "sigmoid"), ([3, 5, 1], "sigmoid", "relu"), ([2, 3], "relu", "sigmoid")]
+ON_YOUR_LAYERS = ("Network.forward chains your layers correctly; your Layer.forward itself is wrong: "
+                  "see its criteria above.")
+
+
+def own_chain(student, chosen, activations, inputs):
+    """What Network.forward gives when it feeds each of the student's own layers (fresh ones, with
+    the same weights) the previous one's output: the network graded apart from Layer.forward."""
+    def chain():
+        feed = inputs
+        for (weights, biases), activation in zip(chosen, activations):
+            feed = student_layer(student, weights, biases, activation).forward(feed)
+        return feed
+    return chain
 
 
 @pytest.mark.criterion("ch3-network")
 @pytest.mark.parametrize("sizes, hidden, output", NETWORKS)
-def test_network_forward(sizes, hidden, output, student, reference, rng):
+def test_network_forward(sizes, hidden, output, student, reference, rng, record):
     shapes = list(zip(sizes, sizes[1:]))
     chosen = [parameters(rng, n_in, n_out) for n_in, n_out in shapes]
     inputs = vector(rng, sizes[0], -2, 2)
@@ -122,7 +135,7 @@ def test_network_forward(sizes, hidden, output, student, reference, rng):
     for layer, (weights, biases) in zip(layers, chosen):
         layer.weights = weights
         layer.biases = biases
-    out = network.forward(inputs)
+    out = attempt(lambda: network.forward(inputs))
 
     with judge_random_untouched():
         expected = reference.Network(sizes, hidden_activation=hidden, output_activation=output, seed=3)
@@ -131,14 +144,7 @@ def test_network_forward(sizes, hidden, output, student, reference, rng):
     expected_out = expected.forward(list(inputs))
 
     built = f"Network({sizes}, hidden_activation={hidden!r}, output_activation={output!r}) with given weights"
-    expect(out, expected_out, rel=1e-9, abs_tol=1e-12, call=f"{built}, forward({inputs})")
-    feed = inputs
-    for i, (layer, reference_layer_) in enumerate(zip(layers, expected.layers)):
-        expect(layer.inputs, feed, rel=1e-9, abs_tol=1e-12,
-               call=f"network.layers[{i}].inputs after {built}, forward({inputs}) "
-                    f"({'the network inputs' if i == 0 else f'layers[{i - 1}].outputs'})")
-        feed = layer.outputs
-        expect(feed, reference_layer_.outputs, rel=1e-9, abs_tol=1e-12,
-               call=f"network.layers[{i}].outputs after {built}, forward({inputs})")
-    expect(out, feed, rel=0, abs_tol=0,
-           call=f"the value returned by {built}, forward(...) (the last layer's outputs)")
+    activations = [hidden] * (len(shapes) - 1) + [output]
+    expect_own(out, expected_out, own_chain(student, chosen, activations, inputs), note=ON_YOUR_LAYERS,
+               record=record, rel=1e-9, abs_tol=1e-12, call=f"{built}, forward({inputs})")
+    expect(len(layers), len(shapes), exact=True, call=f"len(network.layers) of {built}")

@@ -13,7 +13,8 @@ import random
 
 import pytest
 
-from grader.checks import check, expect
+from grader.checks import attempt, check, expect, passes_as_own
+from grader.hidden.support import judge_random_untouched
 from grader.hidden.gates import gate_tests
 from grader.remote import StudentFault
 
@@ -143,13 +144,24 @@ def _run_case(student, reference, rng, name):
     stack = Stack(reference, rng, first, second, sizes)
     upstream = stack.upstream()
     gradients = {}
+    twins = stack.layers()
     for index, ((weights, biases), activation) in enumerate(zip(stack.params, stack.activations)):
         layer = student_layer(student, weights, biases, activation)
-        layer.forward(stack.x if index == 0 else stack.hidden)
+        x = stack.x if index == 0 else stack.hidden
+        layer.forward(x)
+        right_forward(layer, twins[index], x)
         gradients[(index, "inputs")] = layer.backward(upstream[index])
         gradients[(index, "weights")] = layer.weight_gradients
         gradients[(index, "biases")] = layer.bias_gradients
     return stack, gradients
+
+
+def right_forward(layer, twin, x):
+    """Give the student's layer the values a right forward pass stores (course API: inputs,
+    z_values, outputs), so that backward is graded on its own: a forward mistake costs the
+    forward criterion, not every gradient check again."""
+    outputs = twin.forward(list(x))
+    layer.inputs, layer.z_values, layer.outputs = list(x), list(twin.z_values), list(outputs)
 
 
 def flatten(values, kind):
@@ -206,10 +218,12 @@ def test_layer_forward(activation, student, reference, rng):
 
 @pytest.mark.criterion("ch5-shapes")
 @pytest.mark.parametrize("sizes", [(3, 4), (5, 2)])
-def test_gradient_shapes(sizes, student, rng):
+def test_gradient_shapes(sizes, student, reference, rng):
     n_in, n_out = sizes
-    layer = student_layer(student, random_matrix(rng, n_out, n_in), random_vector(rng, n_out), "sigmoid")
-    layer.forward(random_vector(rng, n_in))
+    weights, biases, x = random_matrix(rng, n_out, n_in), random_vector(rng, n_out), random_vector(rng, n_in)
+    layer = student_layer(student, weights, biases, "sigmoid")
+    layer.forward(x)
+    right_forward(layer, reference_layer(reference, weights, biases, "sigmoid"), x)
     dx = layer.backward(random_vector(rng, n_out))
     check(type(dx) is list and len(dx) == n_in,
           f"backward on a {n_in}→{n_out} layer must return {n_in} input gradients, got {_describe(dx)}")
@@ -219,6 +233,29 @@ def test_gradient_shapes(sizes, student, rng):
     db = layer.bias_gradients
     check(type(db) is list and len(db) == n_out,
           f"bias_gradients of a {n_in}→{n_out} layer must have {n_out} values, got {_describe(db)}")
+
+
+@pytest.mark.criterion("ch5-shapes")
+def test_backward_replaces_its_gradients(student, reference, rng):
+    """Two examples through one layer, as training goes: after the second backward the layer holds
+    what a fresh layer of the student's holds after that example alone (replaced, not added to the
+    first's). Compared with the student's own layer, so wrong values cost the gradient checks only."""
+    weights, biases = random_matrix(rng, 3, 4), random_vector(rng, 3)
+    examples = [(random_vector(rng, 4, -2, 2), random_vector(rng, 3)) for _ in range(2)]
+
+    def backward_on(chosen):
+        layer = student_layer(student, weights, biases, "sigmoid")
+        for x, upstream in chosen:
+            layer.forward(x)
+            right_forward(layer, reference_layer(reference, weights, biases, "sigmoid"), x)
+            layer.backward(upstream)
+        return layer
+    both, alone = backward_on(examples), backward_on(examples[1:])
+    after = "forward and backward on one example, then on a second, on a sigmoid BackpropLayer(4, 3)"
+    expect(both.weight_gradients, alone.weight_gradients, rel=1e-12, abs_tol=0,
+           call=f"weight_gradients after {after} (the second example's only, as a fresh layer gives)")
+    expect(both.bias_gradients, alone.bias_gradients, rel=1e-12, abs_tol=0,
+           call=f"bias_gradients after {after} (the second example's only, as a fresh layer gives)")
 
 
 def _describe(value):
@@ -246,58 +283,94 @@ def test_input_gradients(case, student, reference, course_seed, record):
     gradient_check(student, reference, course_seed, record, case, "inputs")
 
 
+ON_YOUR_LAYERS = ("BackpropNetwork.backward runs your layers' backward correctly, from the output layer to the "
+                  "first; BackpropLayer itself is wrong: see its criteria above.")
+
+
+def network_twins(student, reference, rng, sizes, hidden, output, seed):
+    """The student's network and the reference's with the same weights and (random) biases; and
+    a maker of fresh copies of the student's, for chaining its layers by hand."""
+    with judge_random_untouched():
+        expected = reference.BackpropNetwork(sizes, hidden_activation=hidden, output_activation=output, seed=seed)
+    for ref_layer in expected.layers:
+        ref_layer.biases = random_vector(rng, len(ref_layer.biases), -0.5, 0.5)
+    chosen = [([row[:] for row in layer.weights], layer.biases[:]) for layer in expected.layers]
+
+    def build():
+        network = student.BackpropNetwork(sizes, hidden_activation=hidden, output_activation=output, seed=seed)
+        for layer, (weights, biases) in zip(network.layers, chosen):
+            layer.weights = weights
+            layer.biases = biases
+        return network
+    return build, expected
+
+
+def gradients_of(layers):
+    return [[layer.weights, layer.weight_gradients, layer.bias_gradients] for layer in layers]
+
+
+def own_backward(reference, build, examples):
+    """What BackpropNetwork.backward leaves when it does its own job on the student's own layers:
+    softmax(output) - target, passed back through each layer's backward, last layer first."""
+    def chain():
+        network = build()
+        layers = network.layers
+        for x, target in examples:
+            network.forward(x)
+            grad = [p - t for p, t in zip(reference.softmax(layers[-1].outputs), target)]
+            for layer in reversed(layers):
+                grad = layer.backward(grad)
+        return gradients_of(layers)
+    return chain
+
+
+def trained_by_hand(network, examples):
+    for x, target in examples:
+        network.forward(x)
+        network.backward(target)
+    return network
+
+
+def expect_network_gradients(student, reference, build, expected, examples, record, after):
+    network = build()
+    gradients = attempt(lambda: gradients_of(trained_by_hand(network, examples).layers))
+    trained_by_hand(expected, examples)
+    if passes_as_own(gradients, gradients_of(expected.layers), own_backward(reference, build, examples),
+                     note=ON_YOUR_LAYERS, record=record, rel=1e-7, abs_tol=1e-10):
+        return
+    if isinstance(gradients, StudentFault):
+        raise gradients
+    layers = network.layers
+    check(len(layers) == len(expected.layers), "the network has the wrong number of layers")
+    for number, (layer, ref_layer) in enumerate(zip(layers, expected.layers), start=1):
+        expect(layer.weights, ref_layer.weights, rel=1e-12, abs_tol=0,
+               call=f"BackpropNetwork weights after {after} (layer {number}): backward must leave them as they were")
+        expect(layer.weight_gradients, ref_layer.weight_gradients, rel=1e-7, abs_tol=1e-10,
+               call=f"BackpropNetwork.backward: weight_gradients of layer {number} after {after}")
+        expect(layer.bias_gradients, ref_layer.bias_gradients, rel=1e-7, abs_tol=1e-10,
+               call=f"BackpropNetwork.backward: bias_gradients of layer {number} after {after}")
+
+
 @pytest.mark.criterion("ch5-network-backward")
 @pytest.mark.parametrize("sizes, hidden, output", [([4, 5, 3], "relu", "sigmoid"),
                                                    ([3, 4, 4, 2], "sigmoid", "linear")])
-def test_network_backward(sizes, hidden, output, student, reference, rng):
-    network = student.BackpropNetwork(sizes, hidden_activation=hidden, output_activation=output, seed=5)
-    expected = reference.BackpropNetwork(sizes, hidden_activation=hidden, output_activation=output, seed=5)
-    for layer, ref_layer in zip(network.layers, expected.layers):
-        ref_layer.biases = random_vector(rng, len(ref_layer.biases), -0.5, 0.5)
-        layer.weights = ref_layer.weights
-        layer.biases = ref_layer.biases
+def test_network_backward(sizes, hidden, output, student, reference, rng, record):
+    build, expected = network_twins(student, reference, rng, sizes, hidden, output, seed=5)
     x = random_vector(rng, sizes[0], -2, 2)
     target = one_hot(sizes[-1], rng.randrange(sizes[-1]))
-    network.forward(x)
-    expected.forward(x)
-    network.backward(target)
-    expected.backward(target)
-    check(len(network.layers) == len(expected.layers), "the network has the wrong number of layers")
-    for number, (layer, ref_layer) in enumerate(zip(network.layers, expected.layers), start=1):
-        expect(layer.weight_gradients, ref_layer.weight_gradients, rel=1e-7, abs_tol=1e-10,
-               call=f"BackpropNetwork.backward: weight_gradients of layer {number}")
-        expect(layer.bias_gradients, ref_layer.bias_gradients, rel=1e-7, abs_tol=1e-10,
-               call=f"BackpropNetwork.backward: bias_gradients of layer {number}")
+    expect_network_gradients(student, reference, build, expected, [(x, target)], record, "forward and backward")
 
 
 @pytest.mark.criterion("ch5-network-backward")
-def test_network_backward_replaces_the_gradients(student, reference, rng):
+def test_network_backward_replaces_the_gradients(student, reference, rng, record):
     """Two examples in a row, as training goes: after the second backward every layer holds that
     example's gradients only (replaced, not added to the first's), and no weight has moved
     (updating is the training step's job, chapter 6)."""
     sizes = [3, 4, 2]
-    network = student.BackpropNetwork(sizes, hidden_activation="relu", output_activation="sigmoid", seed=8)
-    expected = reference.BackpropNetwork(sizes, hidden_activation="relu", output_activation="sigmoid", seed=8)
-    for layer, ref_layer in zip(network.layers, expected.layers):
-        ref_layer.biases = random_vector(rng, len(ref_layer.biases), -0.5, 0.5)
-        layer.weights = ref_layer.weights
-        layer.biases = ref_layer.biases
+    build, expected = network_twins(student, reference, rng, sizes, "relu", "sigmoid", seed=8)
     examples = [(random_vector(rng, sizes[0], -2, 2), one_hot(sizes[-1], i)) for i in (0, 1)]
-    for x, target in examples:
-        network.forward(x)
-        network.backward(target)
-        expected.forward(x)
-        expected.backward(target)
-    layers = network.layers
-    check(len(layers) == len(expected.layers), "the network has the wrong number of layers")
-    for number, (layer, ref_layer) in enumerate(zip(layers, expected.layers), start=1):
-        after = f"forward and backward on one example, then on a second (layer {number})"
-        expect(layer.weights, ref_layer.weights, rel=1e-12, abs_tol=0,
-               call=f"BackpropNetwork weights after {after}: backward must leave them as they were")
-        expect(layer.weight_gradients, ref_layer.weight_gradients, rel=1e-7, abs_tol=1e-10,
-               call=f"BackpropNetwork.backward: weight_gradients after {after}, the second example's only")
-        expect(layer.bias_gradients, ref_layer.bias_gradients, rel=1e-7, abs_tol=1e-10,
-               call=f"BackpropNetwork.backward: bias_gradients after {after}, the second example's only")
+    expect_network_gradients(student, reference, build, expected, examples, record,
+                             "forward and backward on one example, then on a second (the second example's only)")
 
 
 # --- gradient_check -----------------------------------------------------------------------------

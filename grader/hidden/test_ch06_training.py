@@ -2,16 +2,19 @@
 running in the worker) with injected weights; the reference Trainer, in the judge, trains a twin
 network with the very same numbers, and losses and parameters must agree.
 
-Each criterion is kept to its own part where it can be: the step's loss is checked against the
-network as it stands (whatever the update did), the epoch's mean with learning_rate=0, and train
-against the student's own train_epoch when it differs from the reference. train's progress
-lines are read from the worker's output and compared with the losses train itself returned."""
+Each criterion grades its own part (a mistake costs its points once): the step's loss is checked
+against the network as it stands (whatever the update did), the epoch's mean with learning_rate=0;
+when train_epoch or train differs from the reference, it is graded again on a stand-in for the
+part it calls (worker.stand_in: a method answering the judge's data), and passes when it does its
+own job with right answers. train's progress lines are read from the worker's output, on a
+stand-in train_epoch, and compared with the losses train itself returned."""
 
 import re
 
 import pytest
 
-from grader.checks import check, difference, expect
+from grader.checks import attempt, check, difference, expect
+from grader.outcomes import RELATIVE
 from grader.remote import StudentFault
 from grader.hidden.gates import gate_tests
 from grader.hidden.support import judge_random_untouched, reported_epochs, shows_value
@@ -161,14 +164,14 @@ def loss_of(reference, sizes, current, inputs, target):
 # --- train_epoch --------------------------------------------------------------------------------
 
 @pytest.mark.criterion("ch6-epoch")
-def test_train_epoch_returns_the_mean_loss(student, reference, rng):
+def test_train_epoch_returns_the_mean_loss(student, reference, worker, rng, record):
     # learning_rate=0 keeps the weights fixed, so the epoch's losses do not depend on how
     # train_step updates them (that is ch6-step-update's business): only the averaging counts.
     sizes = [2, 4, 3]
     chosen = parameters(rng, sizes)
     data = dataset(rng, 5, 2, 3)
     trainer, _, twin = twins(student, reference, sizes, chosen, learning_rate=0.0)
-    mean = trainer.train_epoch(data)
+    mean = attempt(lambda: trainer.train_epoch(data))
     expected = twin.train_epoch([(list(x), list(t)) for x, t in data])
     steps = twin.loss_history
     about = f"train_epoch on {len(data)} examples (with learning_rate=0.0, so the weights stay fixed)"
@@ -178,14 +181,43 @@ def test_train_epoch_returns_the_mean_loss(student, reference, rng):
     if type(mean) is float and abs(mean - steps[-1]) < 1e-9 * steps[-1]:
         raise AssertionError(f"{about} returned {mean!r}, the loss of the last step only; return "
                              f"the mean over all {len(steps)} examples, {expected!r}")
-    # A train_step that ignores learning_rate still moves the weights; then the mean of the losses
-    # it recorded is the right answer for this train_epoch.
-    recorded = trainer.loss_history
-    if (type(recorded) is list and len(recorded) == len(data) and type(mean) is float
-            and all(type(v) is float for v in recorded)
-            and abs(mean - sum(recorded) / len(data)) < 1e-9 * mean):
+    if difference(mean, expected, rel=1e-9) is not None and averages_right_steps(student, reference, worker,
+                                                                                 sizes, chosen, data):
+        record(RELATIVE, ON_YOUR_STEP)  # its own train_step is what differs from the reference
         return
+    if isinstance(mean, StudentFault):
+        raise mean
     expect(mean, expected, rel=1e-9, call=f"{about} (the mean of the losses of its train_step calls)")
+
+
+ON_YOUR_STEP = ("train_epoch runs your train_step on every example and averages its losses correctly; "
+                "train_step itself is wrong: see the train_step criteria above.")
+
+
+def plain(value):
+    """Tuples as lists, all the way down: how a call's arguments compare with the dataset's."""
+    return [plain(v) for v in value] if type(value) in (list, tuple) else value
+
+
+def arguments(call, names):
+    """A recorded call's arguments in order, whether passed by position or by name."""
+    args, kwargs = call
+    return plain(args) + [plain(kwargs[name]) for name in names if name in kwargs]
+
+
+def averages_right_steps(student, reference, worker, sizes, chosen, data):
+    """train_epoch graded apart from train_step: with a train_step standing in that answers known
+    losses, it must call it on each example in order and return their mean."""
+    answers = [round(0.25 + 0.5 * k / len(data) + 0.01 * k * k, 6) for k in range(len(data))]
+    try:
+        trainer, _, _ = twins(student, reference, sizes, chosen, learning_rate=0.0)
+        stand_in = worker.stand_in(trainer, "train_step", answers)
+        mean = trainer.train_epoch(data)
+        calls = stand_in.calls
+    except StudentFault:
+        return False
+    return (type(calls) is list and [arguments(c, ("inputs", "target")) for c in calls] == plain(data)
+            and difference(mean, sum(answers) / len(answers), rel=1e-12) is None)
 
 
 # --- train --------------------------------------------------------------------------------------
@@ -200,15 +232,24 @@ def training_data(rng):
             for p in points]
 
 
+ON_YOUR_EPOCH = ("train runs your train_epoch once per epoch and returns its losses correctly; the difference "
+                 "from the reference lies in train_step or train_epoch: see their criteria above.")
+
+
 @pytest.mark.criterion("ch6-train")
-def test_train_returns_one_loss_per_epoch(student, reference, rng, record):
+def test_train_returns_one_loss_per_epoch(student, reference, worker, rng, record):
     chosen = parameters(rng, TRAIN_SIZES)
     data = training_data(rng)
     trainer, layers, twin = twins(student, reference, TRAIN_SIZES, chosen, learning_rate=0.1)
-    losses = trainer.train(data, EPOCHS)
+    losses = attempt(lambda: trainer.train(data, EPOCHS))
     if type(losses) is list:
         record("loss_curve", losses)
     expected = twin.train([(list(x), list(t)) for x, t in data], EPOCHS, verbose=False)
+    if isinstance(losses, StudentFault) and runs_right_epochs(student, reference, worker, chosen, data, EPOCHS):
+        record(RELATIVE, ON_YOUR_EPOCH)  # it raised, yet does its own job on a stand-in train_epoch
+        return
+    if isinstance(losses, StudentFault):
+        raise losses
     check(type(losses) is list and len(losses) == EPOCHS,
           f"train(dataset, epochs={EPOCHS}) should return a list of {EPOCHS} mean losses, one per epoch, "
           f"got {f'{len(losses)} values' if type(losses) is list else repr(losses)}")
@@ -216,39 +257,45 @@ def test_train_returns_one_loss_per_epoch(student, reference, rng, record):
         check(losses[-1] < losses[0], f"the loss did not go down: {losses[0]:.4f} after the first epoch, "
                                       f"{losses[-1]:.4f} after the last")
         return
-    if not runs_its_epochs(student, reference, chosen, data, losses):
-        expect(losses, expected, rel=1e-7, abs_tol=1e-12,
-               call=f"train(dataset of {len(data)} examples, epochs={EPOCHS}) with learning_rate=0.1")
-    # train returns what the student's own train_epoch measures, so the numbers are train_epoch's
-    # business; whether training lowered the loss is judged on the network itself.
-    before = mean_loss(reference, chosen, data)
-    after = mean_loss(reference, [(layer.weights, layer.biases) for layer in layers], data)
-    check(after < before, f"training did not lower the loss: over the {len(data)} examples the "
-                          f"network's mean loss was {before:.4f} before train(dataset, epochs={EPOCHS}) "
-                          f"and {after:.4f} after")
+    # train's own job is to run train_epoch once per epoch on the dataset and return what it
+    # measured; whether the numbers are right is train_step's and train_epoch's business.
+    if runs_right_epochs(student, reference, worker, chosen, data, EPOCHS):
+        record(RELATIVE, ON_YOUR_EPOCH)
+        return
+    expect(losses, expected, rel=1e-7, abs_tol=1e-12,
+           call=f"train(dataset of {len(data)} examples, epochs={EPOCHS}) with learning_rate=0.1")
 
 
-def mean_loss(reference, current, data):
-    return sum(loss_of(reference, TRAIN_SIZES, current, x, t) for x, t in data) / len(data)
+def epoch_answers(epochs):
+    """Losses a stand-in train_epoch answers: distinct, falling, each printable to 4 decimals."""
+    return [round(1.5 / (k + 2) + 0.001 * k, 6) for k in range(epochs)]
 
 
-def runs_its_epochs(student, reference, chosen, data, losses):
-    """Whether `losses` is what the student's own train_epoch gives, epoch after epoch, on a fresh
-    twin: then train does its job and the difference from the reference lies in train_step or
-    train_epoch, which their own criteria grade."""
+def trainer_on_stand_ins(student, reference, worker, chosen, epochs):
+    """A fresh trainer whose train_epoch is a stand-in answering epoch_answers(epochs)."""
+    trainer, _, _ = twins(student, reference, TRAIN_SIZES, chosen, learning_rate=0.1)
+    return trainer, worker.stand_in(trainer, "train_epoch", epoch_answers(epochs))
+
+
+def runs_right_epochs(student, reference, worker, chosen, data, epochs):
+    """train graded apart from train_epoch: with a stand-in train_epoch, train must call it once
+    per epoch with the dataset and return its answers in order."""
     try:
-        trainer, _, _ = twins(student, reference, TRAIN_SIZES, chosen, learning_rate=0.1)
-        own = [trainer.train_epoch(data) for _ in range(EPOCHS)]
+        trainer, stand_in = trainer_on_stand_ins(student, reference, worker, chosen, epochs)
+        losses = trainer.train(data, epochs, verbose=False)
+        calls = stand_in.calls
     except StudentFault:
         return False
-    return difference(losses, own, rel=1e-12, abs_tol=0) is None
+    return (losses == epoch_answers(epochs) and type(calls) is list
+            and [arguments(c, ("dataset",)) for c in calls] == [[plain(data)]] * epochs)
 
 
 @pytest.mark.criterion("ch6-quiet")
 def test_train_quiet_prints_nothing(student, reference, worker, rng):
     chosen = parameters(rng, TRAIN_SIZES)
     data = training_data(rng)
-    trainer, _, _ = twins(student, reference, TRAIN_SIZES, chosen, learning_rate=0.1)
+    # On a stand-in train_epoch: what train prints is train's business alone.
+    trainer, _ = trainer_on_stand_ins(student, reference, worker, chosen, 12)
     mark = worker.output_mark()
     trainer.train(data, 12, verbose=False)
     printed = worker.printed_since(mark)
@@ -265,7 +312,7 @@ def test_train_quiet_prints_nothing(student, reference, worker, rng):
 def test_train_verbose_reports_progress(epochs, verbose, student, reference, worker, rng):
     chosen = parameters(rng, TRAIN_SIZES)
     data = training_data(rng)
-    trainer, _, _ = twins(student, reference, TRAIN_SIZES, chosen, learning_rate=0.1)
+    trainer, _ = trainer_on_stand_ins(student, reference, worker, chosen, epochs)
     mark = worker.stdout_mark()
     losses = trainer.train(data, epochs) if verbose is None else trainer.train(data, epochs, verbose=verbose)
     printed = worker.stdout_since(mark)

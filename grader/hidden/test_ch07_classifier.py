@@ -8,7 +8,9 @@ never trusted for it.
 
 import pytest
 
-from grader.checks import check, expect
+from grader.checks import attempt, check, difference, expect
+from grader.outcomes import RELATIVE
+from grader.remote import StudentFault
 from grader.hidden.support import judge_random_untouched, reported_epochs, shows_value
 from grader.hidden.gates import gate_tests
 from grader.hidden.training import EPOCHS, pull_network, train_classifier
@@ -50,7 +52,7 @@ def judge_evaluation(reference, parameters):
         best = probs.index(max(probs))
         results.append({"letter": letter, "predicted": LETTERS[best], "correct": best == i,
                         "confidence": probs[best]})
-    return sum(r["correct"] for r in results) / 26, results
+    return (sum(r["correct"] for r in results) / 26, results)
 
 
 @pytest.fixture(scope="module")
@@ -97,9 +99,18 @@ def test_dataset(student):
         expect(list(pair), [one_hot(i), one_hot(i)], call=f"_make_dataset()[{i}] (letter {LETTERS[i]!r})")
 
 
+def classifier_on(student, network_seed, **options):
+    """A classifier whose network is one the test builds (the course's BackpropNetwork, seeded), so
+    that predict, predict_probs and evaluate are graded apart from __init__."""
+    classifier = student.LetterClassifier(**options)
+    classifier.network = student.BackpropNetwork([26, 10, 26], hidden_activation="relu",
+                                                 output_activation="sigmoid", seed=network_seed)
+    return classifier
+
+
 @pytest.mark.criterion("ch7-predict")
 def test_predict_follows_the_network(student, reference, rng):
-    classifier = student.LetterClassifier(hidden_size=10, seed=7)
+    classifier = classifier_on(student, 7, hidden_size=10, seed=7)
     parameters = pull_network(classifier.network)
     inputs = [one_hot(i) for i in (0, 5, 13, 25)] + [[rng.uniform(0, 1) for _ in range(26)] for _ in range(4)]
     for x in inputs:
@@ -107,14 +118,46 @@ def test_predict_follows_the_network(student, reference, rng):
         expect(classifier.predict(x), LETTERS[probs.index(max(probs))])
 
 
+ON_YOUR_PREDICT = ("evaluate builds its results correctly from your predict and predict_probs; one of those is "
+                   "wrong: see their criteria above.")
+
+
+def evaluated_on_stand_ins(student, reference, worker):
+    """evaluate graded apart from predict and predict_probs: its answer on a classifier whose
+    predict and predict_probs are stand-ins answering, letter after letter, the right letter and
+    probabilities (an evaluate may build on either, or on the network itself)."""
+    try:
+        classifier = classifier_on(student, 9, hidden_size=10, seed=9)
+        parameters = pull_network(classifier.network)
+        _, results = judge_evaluation(reference, parameters)
+        worker.stand_in(classifier, "predict", [r["predicted"] for r in results])
+        worker.stand_in(classifier, "predict_probs", [dict(zip(LETTERS, judge_probabilities(reference, parameters,
+                                                                                            one_hot(i))))
+                                                      for i in range(26)])
+        return classifier.evaluate()
+    except StudentFault:
+        return None
+
+
+def untrained_evaluation(student, reference):
+    return judge_evaluation(reference, pull_network(classifier_on(student, 9, hidden_size=10, seed=9).network))
+
+
 @pytest.mark.criterion("ch7-evaluate")
-def test_evaluate_structure(student, reference):
-    classifier = student.LetterClassifier(hidden_size=10, seed=9)
+def test_evaluate_structure(student, reference, worker, record):
+    classifier = classifier_on(student, 9, hidden_size=10, seed=9)
     parameters = pull_network(classifier.network)
-    result = classifier.evaluate()
+    result = attempt(classifier.evaluate)
+    expected = judge_evaluation(reference, parameters)
+    if (isinstance(result, StudentFault) or difference(result, expected, rel=1e-9) is not None) and \
+            difference(evaluated_on_stand_ins(student, reference, worker), expected, rel=1e-9) is None:
+        record(RELATIVE, ON_YOUR_PREDICT)  # right on right predictions: the difference is predict's
+        return
+    if isinstance(result, StudentFault):
+        raise result
     check(type(result) is tuple and len(result) == 2, "evaluate must return a tuple (accuracy, results)")
     accuracy, results = result
-    expected_accuracy, expected_results = judge_evaluation(reference, parameters)
+    expected_accuracy, expected_results = expected
     expect(accuracy, expected_accuracy, call="LetterClassifier(hidden_size=10, seed=9).evaluate()[0]")
     expect(results, expected_results, rel=1e-9, call="LetterClassifier(hidden_size=10, seed=9).evaluate()[1]")
 
@@ -136,9 +179,16 @@ def test_trained_accuracy(trained, record):
 
 
 @pytest.mark.criterion("ch7-agreement")
-def test_evaluate_agrees_with_the_judge(trained):
+def test_evaluate_agrees_with_the_judge(trained, student, reference, worker, record):
     classifier, _losses, _parameters, accuracy, results = trained
-    theirs = classifier.evaluate()
+    theirs = attempt(classifier.evaluate)
+    if (isinstance(theirs, StudentFault) or difference(theirs, (accuracy, results), rel=1e-9) is not None) and \
+            difference(evaluated_on_stand_ins(student, reference, worker), untrained_evaluation(student, reference),
+                       rel=1e-9) is None:
+        record(RELATIVE, ON_YOUR_PREDICT)  # evaluate is right on right predictions: the difference is predict's
+        return
+    if isinstance(theirs, StudentFault):
+        raise theirs
     check(type(theirs) is tuple and len(theirs) == 2, "evaluate must return a tuple (accuracy, results)")
     expect(theirs[0], accuracy, call="evaluate()[0] after training")
     expect([r.get("predicted") if type(r) is dict else r for r in theirs[1]], [r["predicted"] for r in results],
@@ -147,7 +197,7 @@ def test_evaluate_agrees_with_the_judge(trained):
 
 @pytest.mark.criterion("ch7-predict-probs")
 def test_predict_probs_follows_the_network(student, reference, rng):
-    classifier = student.LetterClassifier(hidden_size=10, seed=11)
+    classifier = classifier_on(student, 11, hidden_size=10, seed=11)
     parameters = pull_network(classifier.network)
     inputs = [one_hot(i) for i in (2, 17)] + [[rng.uniform(0, 1) for _ in range(26)] for _ in range(2)]
     for x in inputs:
@@ -174,6 +224,8 @@ def test_default_seed(student, reference):
 def test_train_defaults(student, worker):
     classifier = student.LetterClassifier(hidden_size=SMALL)
     classifier.trainer.network = student.BackpropNetwork([26, 2], seed=1)
+    # The dataset comes from a stand-in: train's defaults are graded apart from _make_dataset.
+    worker.stand_in(classifier, "_make_dataset", [[[one_hot(i), one_hot(i)] for i in range(26)]])
     mark = worker.stdout_mark()
     with worker.training(reported=False):  # the chapter's training is the one the scorecard reports
         losses = classifier.train()

@@ -69,6 +69,7 @@ class CriterionRow:
     location: Location | None
     see: tuple[Link, ...] = ()    # the pictures drawn from this criterion's data
     misconceptions: tuple[Misconception, ...] = ()
+    context: str = ""       # how the result depends on the chapter's other parts
 
     @property
     def has_details(self) -> bool:
@@ -227,6 +228,7 @@ def criterion_row(c: CriterionResult, figures: Figures = Figures(), explained: f
         actual=printable(c.actual) if shows_details and c.actual is not None else None,
         location=_location(c) if c.status != "passed" else None,
         see=_see(c, figures),
+        context=printable(c.context),
         misconceptions=tuple(_misconception(d, d.mistake in explained) for d in c.diagnosis)
         if c.status != "passed" else (),
     )

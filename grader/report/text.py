@@ -116,8 +116,11 @@ def code_spans(text: str) -> tuple[Span, ...]:
 
 def criterion_text(c: CriterionResult) -> str:
     """What went wrong with a criterion, as plain-text lines: message, the failing call with
-    expected and actual values (visible criteria only), where it raised, and the hint."""
+    expected and actual values (visible criteria only), where it raised, and the hint; or how a
+    result depends on the chapter's other parts."""
     lines = [c.message] if c.message else []
+    if c.context:
+        lines.append(c.context)
     if c.visibility == "visible" and c.status != "passed":
         if c.call:
             lines.append(f"call:     {c.call}")

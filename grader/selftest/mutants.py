@@ -26,6 +26,7 @@ import yaml
 from ..course import Course
 from ..errors import CourseError
 from ..hidden.training import ENTRY_POINTS
+from .once import spilled
 from .operators import apply, mutations_of
 from .parts import Part, functions_of, reached_from, span, student_parts
 from .plan import REPLAY, SKIP, Run, final_chapter
@@ -167,6 +168,7 @@ class MutantRow:
     reason: str = ""            # why it is equivalent, from the list
     note: str = ""              # a grading that crashed, or how it was graded
     report: str = ""
+    spilled: tuple[str, ...] = ()  # criteria it cost that grade other parts (none: it costs once)
 
 
 @dataclass(frozen=True)
@@ -200,6 +202,11 @@ class MutationVerdict:
     @property
     def total(self) -> Tally:
         return _tally("all", self.rows)
+
+    @property
+    def spilled(self) -> tuple[MutantRow, ...]:
+        """Killed mutants that also cost criteria of other parts: a mistake charged twice."""
+        return tuple(row for row in self.rows if row.spilled)
 
 
 def _tally(name: str, rows) -> Tally:
@@ -242,7 +249,11 @@ def judge_mutants(course: Course, mutants: tuple[Mutant, ...], outcomes: dict[st
             rows.append(MutantRow(mutant, "error", (), "", note, report))
             problems.append(f"ch{mutant.part.chapter} {mutant.id}: its grading failed ({note})")
         else:
-            rows.append(MutantRow(mutant, "killed", caught, "", note, report))
+            beyond = spilled(course.chapter(mutant.part.chapter), [mutant.part.name], caught)
+            rows.append(MutantRow(mutant, "killed", caught, "", note, report, beyond))
+            if beyond:
+                problems.append(f"ch{mutant.part.chapter} {mutant.id}: also costs {', '.join(beyond)}, which grade "
+                                f"other parts (a mistake costs its points once)")
             if entry:
                 problems.append(f"{EQUIVALENTS}:{entry.line}: {mutant.id} is listed as equivalent but loses "
                                 f"points ({', '.join(caught)}): remove it from the list")

@@ -39,13 +39,14 @@ def render_mutants_text(verdict: MutationVerdict, seconds: float, page: Path | N
     if verdict.problems:
         lines += [f"  ✗ {problem}" for problem in verdict.problems]
     else:
-        lines.append("  ✓ every non-equivalent mutant of a student part loses points in its own chapter")
+        lines += ["  ✓ every non-equivalent mutant of a student part loses points in its own chapter",
+                  "  ✓ and only in the criteria of its own part (and end-to-end ones): a mistake costs its points once"]
     total = verdict.total
     state = "PASSED" if verdict.passed else "FAILED"
     lines += ["", f"mutants {state}: {total.total} mutants (graded with the self-test, {seconds:.1f} s in all), "
                   f"{total.killed} killed, "
                   f"{total.equivalent} equivalent (listed), {total.survived} survived: mutation score "
-                  f"{_percent(total)} of the non-equivalent mutants"]
+                  f"{_percent(total)} of the non-equivalent mutants; {len(verdict.spilled)} cost points beyond their own part"]
     if page:
         lines.append(f"mutants: {page}")
     return "\n".join(lines)
@@ -101,7 +102,8 @@ def mutants_json(verdict: MutationVerdict, seconds: float, key: str, inputs: dic
         "chapters": [tally(t) for t in verdict.chapters], "parts": [tally(t) for t in verdict.parts],
         "mutants": [{"id": r.mutant.id, "chapter": r.mutant.part.chapter, "part": r.mutant.part.name,
                      "operator": r.mutant.operator, "line": r.mutant.line, "state": r.state,
-                     "caught_by": list(r.caught_by), "reason": r.reason, "note": r.note, "diff": r.mutant.diff}
+                     "caught_by": list(r.caught_by), "spilled": list(r.spilled), "reason": r.reason, "note": r.note,
+                     "diff": r.mutant.diff}
                     for r in verdict.rows],
         "problems": list(verdict.problems),
     }
@@ -112,6 +114,6 @@ def verified_summary(verdict: MutationVerdict, key: str, inputs: dict[str, str])
     total = verdict.total
     return {"schema": SCHEMA, "key": key, "inputs": inputs, "mutants": total.total, "killed": total.killed,
             "equivalent": total.equivalent, "survived": total.survived, "errors": total.errors,
-            "score": round(total.score, 4), "passed": verdict.passed,
+            "score": round(total.score, 4), "spilled": len(verdict.spilled), "passed": verdict.passed,
             "survivors": [f"ch{r.mutant.part.chapter} {r.mutant.id}" for r in verdict.rows
                           if r.state in ("survived", "error")]}

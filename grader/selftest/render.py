@@ -37,6 +37,11 @@ class Summary:
     started: str
 
 
+def part_of(criterion) -> str:
+    """What a criterion grades, for the matrix: its student parts, or end-to-end."""
+    return "end-to-end" if criterion.end_to_end else ", ".join(criterion.parts) or "the file"
+
+
 def short(criterion: str) -> str:
     """A criterion id without its chapter prefix, for a column heading."""
     head, _, rest = criterion.partition("-")
@@ -59,7 +64,9 @@ def render_text(course: Course, verdict: Verdict, summary: Summary, report: Path
     label = max([len(r.mistake.id) for r in verdict.rows] + [24]) + 2
     for chapter, rows in _chapters(course, verdict):
         heads = [short(c.id) for c in chapter.criteria]
-        lines += ["", f"Chapter {chapter.number} — {chapter.title}", " " * label + "  ".join(heads) + "  diagnosis"]
+        lines += ["", f"Chapter {chapter.number} — {chapter.title}",
+                  "  grades: " + "; ".join(f"{short(c.id)} = {part_of(c)}" for c in chapter.criteria if c.points),
+                  " " * label + "  ".join(heads) + "  diagnosis"]
         for row in rows:
             cells = [CELLS[row.cell(c.id)].center(len(h)) for c, h in zip(chapter.criteria, heads)]
             lines.append(f"  {row.mistake.id}".ljust(label) + "  ".join(cells) + "  " +
@@ -112,7 +119,7 @@ class Line:
 class Block:
     number: int
     title: str
-    criteria: tuple[tuple[str, str], ...]   # (short heading, full id)
+    criteria: tuple[tuple[str, str, str], ...]   # (short heading, full id, the part it grades)
     lines: tuple[Line, ...]
     counts: tuple[int, ...]
 
@@ -174,7 +181,7 @@ def _line(row: MistakeRow, criteria, page_dir: Path) -> Line:
 
 
 def selftest_page(course: Course, verdict: Verdict, summary: Summary, page_dir: Path) -> SelftestPage:
-    blocks = tuple(Block(ch.number, ch.title, tuple((short(c.id), c.id) for c in ch.criteria),
+    blocks = tuple(Block(ch.number, ch.title, tuple((short(c.id), c.id, part_of(c)) for c in ch.criteria),
                          tuple(_line(r, ch.criteria, page_dir) for r in rows),
                          tuple(len(verdict.coverage[c.id]) for c in ch.criteria))
                    for ch, rows in _chapters(course, verdict))

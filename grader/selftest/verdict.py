@@ -8,6 +8,7 @@ from typing import Mapping
 
 from ..course import Course, Mistake
 from ..mistakes import Bank
+from .once import changed_parts, declaration_problems, spilled
 from .parts import Part, student_parts
 from .plan import MISTAKE, PART, REFERENCE, STARTERS, VARIANT, Run
 
@@ -38,6 +39,7 @@ class MistakeRow:
     misdiagnoses: tuple[str, ...] = ()  # where the diagnosis does
     seconds: float = 0.0
     report: str = ""
+    spilled: tuple[str, ...] = ()       # criteria it cost outside the part it changed
 
     def cell(self, criterion: str) -> str:
         expected, hit = criterion in self.mistake.caught_by, criterion in self.hits
@@ -211,7 +213,17 @@ def mistake_row(course: Course, bank: Bank, graded: Graded) -> MistakeRow:
     elif mistake.diagnose and mistake.id not in named:
         misdiagnoses.append(f"{mistake.id}: the diagnosis does not name it (mark it `diagnose: false` if it cannot)")
     return MistakeRow(mistake, criteria, hits, named, tuple(problems), tuple(misdiagnoses), graded.seconds,
-                      graded.report)
+                      graded.report, _spilled(course, bank, mistake, hits))
+
+
+def _spilled(course: Course, bank: Bank, mistake: Mistake, hits: frozenset[str]) -> tuple[str, ...]:
+    """The criteria a mistake cost beyond those of the parts it changes (and end-to-end ones)."""
+    chapter = course.chapter(mistake.chapter)
+    names = [p.name for p in student_parts(course) if p.chapter == mistake.chapter]
+    reference = (course.reference / chapter.file).read_text(encoding="utf-8")
+    changed = changed_parts(reference, bank.sources[mistake.id], names)
+    lost = [c.id for c in chapter.criteria if c.id in hits]
+    return spilled(chapter, changed, lost) if changed else ()
 
 
 def variant_row(course: Course, bank: Bank, graded: Graded) -> VariantRow:
@@ -278,6 +290,11 @@ def judge(course: Course, bank: Bank, graded: list[Graded], guide_headings: set[
         Check(f"the diagnosis names {sum(r.diagnosis == 'named' for r in rows)} of the {len(rows)} mistakes "
               f"as themselves, and nothing else",
               tuple(p for r in rows for p in r.misdiagnoses)),
+        Check("a mistake costs its points once: each of the bank's mistakes loses points only in the criteria "
+              "of the part it changes (course.yaml parts:) and end-to-end ones",
+              declaration_problems(course) + tuple(
+                  f"{r.mistake.id}: also costs {', '.join(r.spilled)}, which grade other parts" for r in rows
+                  if r.spilled)),
         Check(f"the {len(variants)} harmless variants lose nothing",
               tuple(p for v in variants for p in v.problems)),
         Check(f"each of the {len(point_criteria)} criteria worth points catches at least one mistake",
