@@ -118,6 +118,26 @@ def _same_raise(mine: StudentRaised, theirs: object) -> bool:
             == (theirs.location.get("file"), theirs.location.get("line")))
 
 
+def _against_own(actual: Any, build: Callable[[], Any], tolerances: dict) -> bool | None:
+    """True when `actual` is what `build` gives from the student's own lower parts (an error: the
+    one they raise); False when it is not; None when they give nothing it could be (they time out,
+    crash, or answer what cannot be composed while the part answered)."""
+    raised = isinstance(actual, StudentRaised)
+    try:
+        theirs = attempt(build)
+    except StudentFault:
+        return None
+    except COMPOSING_ERRORS as error:  # composing their answers here fails as the part may have
+        theirs = error
+    if isinstance(theirs, COMPOSING_ERRORS):  # their answers cannot be composed: only the same error agrees
+        return True if raised and _same_raise(actual, theirs) else None
+    if raised:
+        return _same_raise(actual, theirs)
+    if isinstance(theirs, Exception):
+        return None
+    return difference(actual, theirs, **tolerances) is None
+
+
 def passes_as_own(actual: Any, expected: Any, *own: Callable[[], Any], note: str,
                   record: Callable[[str, Any], None], **tolerances: Any) -> bool:
     """Whether a part that composes others (Network.forward on Layer.forward) is right as its own
@@ -128,24 +148,21 @@ def passes_as_own(actual: Any, expected: Any, *own: Callable[[], Any], note: str
     same slip twice. A pass of the second kind records `note`, so that the scorecard can point at
     the cause. The lower parts are called only when the answer is not the reference's: a right
     submission pays nothing for this."""
-    raised = isinstance(actual, StudentRaised)
-    if not raised and difference(actual, expected, **tolerances) is None:
+    if not isinstance(actual, StudentRaised) and difference(actual, expected, **tolerances) is None:
         return True
-    for build in own:
-        try:
-            theirs = attempt(build)
-        except StudentFault:  # the lower parts timed out or crashed: nothing to be relative to
-            continue
-        except COMPOSING_ERRORS as error:  # composing their answers here fails as the part did
-            theirs = error
-        if raised:
-            same = _same_raise(actual, theirs)
-        else:
-            same = not isinstance(theirs, Exception) and difference(actual, theirs, **tolerances) is None
-        if same:
-            record(RELATIVE, note)
-            return True
+    if any(_against_own(actual, build, tolerances) for build in own):
+        record(RELATIVE, note)
+        return True
     return False
+
+
+def consistent_with_own(actual: Any, *own: Callable[[], Any], **tolerances: Any) -> bool:
+    """Whether `actual` agrees with what the student's own lower parts give (see passes_as_own), or
+    they give nothing to agree with. A part graded on stand-ins (a method answering the judge's
+    data) must also pass this with its real lower parts: a part that behaves only when it meets a
+    stand-in still fails, unless its own lower parts are broken too, which costs more than it gains."""
+    verdicts = [_against_own(actual, build, tolerances) for build in own]
+    return any(verdicts) or all(verdict is None for verdict in verdicts)
 
 
 def expect_own(actual: Any, expected: Any, *own: Callable[[], Any], note: str,

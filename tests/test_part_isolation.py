@@ -15,7 +15,7 @@ from fractions import Fraction
 
 import pytest
 
-from grader.checks import Mismatch, expect_own, passes_as_own
+from grader.checks import Mismatch, consistent_with_own, expect_own, passes_as_own
 from grader.course import load_course
 from grader.errors import CourseError
 from grader.outcomes import RELATIVE, TestOutcome
@@ -87,6 +87,14 @@ def test_composing_the_lower_answers_may_fail_as_the_part_did():
     mine = raised("TypeError", "'NoneType' object is not iterable")
     assert passes_as_own(mine, [1], lambda: [x for x in None], note="yours", record=record)
     assert not passes_as_own(raised("TypeError", "other"), [1], lambda: [x for x in None], note="y", record=record)
+
+
+def test_a_part_graded_on_stand_ins_must_agree_with_its_own_lower_parts_when_they_answer():
+    assert consistent_with_own([1, 3], lambda: [9], lambda: [1, 3])
+    assert not consistent_with_own([1, 3], lambda: [1, 4])                  # they answer, and it disagrees
+    assert not consistent_with_own(raised(), lambda: [1, 4])                # it raised on its own
+    assert consistent_with_own([1, 3], lambda: [x for x in None])           # theirs cannot be composed
+    assert consistent_with_own(raised("TypeError", "other"), lambda: [x for x in None])
 
 
 def test_unfinished_work_never_passes_as_relative():
@@ -224,3 +232,15 @@ def test_a_mutant_charged_outside_its_part_fails_the_mutation_run():
     assert "ch3-network, which grade other parts" in spilt.problems[0]
     once = judge_mutants(COURSE, (mutant,), {mutant.id: ("killed", ("ch3-layer-forward",), "", "")}, ())
     assert once.passed and once.spilled == ()
+
+
+def test_a_part_that_behaves_only_on_stand_ins_gets_nothing_for_it(tmp_path):
+    """The attack on the stand-ins: a train that trains and prints properly only when its
+    train_epoch has been replaced. Its real answers must agree with its own train_epoch too."""
+    fixture = "hostile-ch6-train-plays-along-only-with-stand-ins-scores-zero-ch6-train-quiet-verbose"
+    graded = grade("chapter", "6", "--submission", str(assemble(fixture, tmp_path)), report_dir=tmp_path / "out",
+                   env={"GRADE_RESIDENT": "0"})
+    criteria = {c["id"]: c for c in graded.chapter(6)["criteria"]}
+    assert {i for i, c in criteria.items() if c["score"] == 0 and c["max_score"]} == {"ch6-train", "ch6-quiet",
+                                                                                     "ch6-verbose"}
+    assert not any(c.get("relative") for c in criteria.values())

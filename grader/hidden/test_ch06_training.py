@@ -13,7 +13,7 @@ import re
 
 import pytest
 
-from grader.checks import attempt, check, difference, expect
+from grader.checks import attempt, check, consistent_with_own, difference, expect
 from grader.outcomes import RELATIVE
 from grader.remote import StudentFault
 from grader.hidden.gates import gate_tests
@@ -182,7 +182,8 @@ def test_train_epoch_returns_the_mean_loss(student, reference, worker, rng, reco
         raise AssertionError(f"{about} returned {mean!r}, the loss of the last step only; return "
                              f"the mean over all {len(steps)} examples, {expected!r}")
     if difference(mean, expected, rel=1e-9) is not None and averages_right_steps(student, reference, worker,
-                                                                                 sizes, chosen, data):
+                                                                                 sizes, chosen, data) \
+            and consistent_with_own(mean, own_mean(student, reference, sizes, chosen, data), rel=1e-9):
         record(RELATIVE, ON_YOUR_STEP)  # its own train_step is what differs from the reference
         return
     if isinstance(mean, StudentFault):
@@ -203,6 +204,14 @@ def arguments(call, names):
     """A recorded call's arguments in order, whether passed by position or by name."""
     args, kwargs = call
     return plain(args) + [plain(kwargs[name]) for name in names if name in kwargs]
+
+
+def own_mean(student, reference, sizes, chosen, data):
+    """The mean of what the student's own train_step returns on each example, on a fresh twin."""
+    def mean():
+        trainer, _, _ = twins(student, reference, sizes, chosen, learning_rate=0.0)
+        return sum(trainer.train_step(x, t) for x, t in data) / len(data)
+    return mean
 
 
 def averages_right_steps(student, reference, worker, sizes, chosen, data):
@@ -245,8 +254,8 @@ def test_train_returns_one_loss_per_epoch(student, reference, worker, rng, recor
     if type(losses) is list:
         record("loss_curve", losses)
     expected = twin.train([(list(x), list(t)) for x, t in data], EPOCHS, verbose=False)
-    if isinstance(losses, StudentFault) and runs_right_epochs(student, reference, worker, chosen, data, EPOCHS):
-        record(RELATIVE, ON_YOUR_EPOCH)  # it raised, yet does its own job on a stand-in train_epoch
+    if isinstance(losses, StudentFault) and graded_on_stand_ins(student, reference, worker, chosen, data, losses):
+        record(RELATIVE, ON_YOUR_EPOCH)  # it raised as its own train_epoch does, and does its job on a stand-in
         return
     if isinstance(losses, StudentFault):
         raise losses
@@ -259,11 +268,29 @@ def test_train_returns_one_loss_per_epoch(student, reference, worker, rng, recor
         return
     # train's own job is to run train_epoch once per epoch on the dataset and return what it
     # measured; whether the numbers are right is train_step's and train_epoch's business.
-    if runs_right_epochs(student, reference, worker, chosen, data, EPOCHS):
+    if graded_on_stand_ins(student, reference, worker, chosen, data, losses):
         record(RELATIVE, ON_YOUR_EPOCH)
         return
     expect(losses, expected, rel=1e-7, abs_tol=1e-12,
            call=f"train(dataset of {len(data)} examples, epochs={EPOCHS}) with learning_rate=0.1")
+
+
+def graded_on_stand_ins(student, reference, worker, chosen, data, losses, epochs=EPOCHS):
+    """train differs from the reference: it passes as its own part when it does its job on a
+    stand-in train_epoch and its real answer is what its own train_epoch gives, epoch by epoch."""
+    def own():
+        trainer, _, _ = twins(student, reference, TRAIN_SIZES, chosen, learning_rate=0.1)
+        return numbers([trainer.train_epoch(data) for _ in range(epochs)])
+    return (runs_right_epochs(student, reference, worker, chosen, data, epochs)
+            and consistent_with_own(losses, own, rel=1e-12, abs_tol=0))
+
+
+def numbers(values):
+    """`values` when every one is a number train can print; else their answers cannot be composed
+    (a TypeError, as composing them would raise): train then has nothing to agree with."""
+    if not all(type(v) in (int, float) for v in values):
+        raise TypeError("the losses of train_epoch are not numbers")
+    return values
 
 
 def epoch_answers(epochs):
@@ -290,18 +317,37 @@ def runs_right_epochs(student, reference, worker, chosen, data, epochs):
             and [arguments(c, ("dataset",)) for c in calls] == [[plain(data)]] * epochs)
 
 
+def printed_by_train(student, reference, worker, chosen, data, epochs, run, *, text):
+    """(what train returned, what it printed) on real components; or, when train raises what its
+    own train_epoch raises, on a stand-in train_epoch: what train prints is train's business.
+    `text`: the printed text (stdout), else the number of bytes printed on either stream."""
+    mark, since = (worker.stdout_mark, worker.stdout_since) if text else (worker.output_mark, worker.printed_since)
+
+    def printed_on(trainer):
+        start = mark()
+        return attempt(lambda: run(trainer)), since(start)
+    trainer, _, _ = twins(student, reference, TRAIN_SIZES, chosen, learning_rate=0.1)
+    losses, printed = printed_on(trainer)
+    if isinstance(losses, StudentFault):
+        def own():
+            fresh, _, _ = twins(student, reference, TRAIN_SIZES, chosen, learning_rate=0.1)
+            return numbers([fresh.train_epoch(data) for _ in range(epochs)])
+        if not consistent_with_own(losses, own):  # it raised on its own, not because train_epoch does
+            raise losses
+        losses, printed = printed_on(trainer_on_stand_ins(student, reference, worker, chosen, epochs)[0])
+        if isinstance(losses, StudentFault):
+            raise losses
+    return losses, printed
+
+
 @pytest.mark.criterion("ch6-quiet")
 def test_train_quiet_prints_nothing(student, reference, worker, rng):
     chosen = parameters(rng, TRAIN_SIZES)
     data = training_data(rng)
-    # On a stand-in train_epoch: what train prints is train's business alone.
-    trainer, _ = trainer_on_stand_ins(student, reference, worker, chosen, 12)
-    mark = worker.output_mark()
-    trainer.train(data, 12, verbose=False)
-    printed = worker.printed_since(mark)
+    _, printed = printed_by_train(student, reference, worker, chosen, data, 12,
+                                  lambda trainer: trainer.train(data, 12, verbose=False), text=False)
     check(printed == 0, f"train(dataset, epochs=12, verbose=False) printed {printed} bytes; with "
                         f"verbose=False it must print nothing")
-
 
 
 # Runs whose reports fall every 3, 2, 1 and 1 epochs (30 // 10, 25 // 10, 18 // 10, at least 1 for
@@ -312,10 +358,9 @@ def test_train_quiet_prints_nothing(student, reference, worker, rng):
 def test_train_verbose_reports_progress(epochs, verbose, student, reference, worker, rng):
     chosen = parameters(rng, TRAIN_SIZES)
     data = training_data(rng)
-    trainer, _ = trainer_on_stand_ins(student, reference, worker, chosen, epochs)
-    mark = worker.stdout_mark()
-    losses = trainer.train(data, epochs) if verbose is None else trainer.train(data, epochs, verbose=verbose)
-    printed = worker.stdout_since(mark)
+    run = (lambda trainer: trainer.train(data, epochs)) if verbose is None else \
+        (lambda trainer: trainer.train(data, epochs, verbose=verbose))
+    losses, printed = printed_by_train(student, reference, worker, chosen, data, epochs, run, text=True)
     call = f"train(dataset, epochs={epochs}{'' if verbose is None else ', verbose=True'})"
     check(printed is not None, f"{call}: the output was cut off at the grader's cap; print one short line "
                                f"per report, nothing else")

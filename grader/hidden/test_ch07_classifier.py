@@ -8,7 +8,7 @@ never trusted for it.
 
 import pytest
 
-from grader.checks import attempt, check, difference, expect
+from grader.checks import attempt, check, consistent_with_own, difference, expect
 from grader.outcomes import RELATIVE
 from grader.remote import StudentFault
 from grader.hidden.support import judge_random_untouched, reported_epochs, shows_value
@@ -143,6 +143,31 @@ def untrained_evaluation(student, reference):
     return judge_evaluation(reference, pull_network(classifier_on(student, 9, hidden_size=10, seed=9).network))
 
 
+def predicted(result):
+    """The letters an evaluate result names, one per letter (or the error it raised)."""
+    if isinstance(result, StudentFault) or type(result) is not tuple or len(result) != 2 \
+            or type(result[1]) is not list:
+        return result
+    return [r.get("predicted") if type(r) is dict else r for r in result[1]]
+
+
+def own_predictions(classifier):
+    """What the student's own predict names for each letter, and what their predict_probs ranks
+    first: an evaluate built on either gives these letters."""
+    by_predict = lambda: [classifier.predict(one_hot(i)) for i in range(26)]
+    by_probs = lambda: [max(probs, key=probs.get) for probs in (classifier.predict_probs(one_hot(i))
+                                                               for i in range(26))]
+    return by_predict, by_probs
+
+
+def graded_as_own(student, reference, worker, classifier, result, expected):
+    """evaluate differs from the reference: it passes as its own part when it is right on stand-ins
+    answering right predictions and its real letters are what its own predict (or predict_probs)
+    names."""
+    return (difference(evaluated_on_stand_ins(student, reference, worker), expected, rel=1e-9) is None
+            and consistent_with_own(predicted(result), *own_predictions(classifier)))
+
+
 @pytest.mark.criterion("ch7-evaluate")
 def test_evaluate_structure(student, reference, worker, record):
     classifier = classifier_on(student, 9, hidden_size=10, seed=9)
@@ -150,7 +175,7 @@ def test_evaluate_structure(student, reference, worker, record):
     result = attempt(classifier.evaluate)
     expected = judge_evaluation(reference, parameters)
     if (isinstance(result, StudentFault) or difference(result, expected, rel=1e-9) is not None) and \
-            difference(evaluated_on_stand_ins(student, reference, worker), expected, rel=1e-9) is None:
+            graded_as_own(student, reference, worker, classifier, result, expected):
         record(RELATIVE, ON_YOUR_PREDICT)  # right on right predictions: the difference is predict's
         return
     if isinstance(result, StudentFault):
@@ -183,8 +208,7 @@ def test_evaluate_agrees_with_the_judge(trained, student, reference, worker, rec
     classifier, _losses, _parameters, accuracy, results = trained
     theirs = attempt(classifier.evaluate)
     if (isinstance(theirs, StudentFault) or difference(theirs, (accuracy, results), rel=1e-9) is not None) and \
-            difference(evaluated_on_stand_ins(student, reference, worker), untrained_evaluation(student, reference),
-                       rel=1e-9) is None:
+            graded_as_own(student, reference, worker, classifier, theirs, untrained_evaluation(student, reference)):
         record(RELATIVE, ON_YOUR_PREDICT)  # evaluate is right on right predictions: the difference is predict's
         return
     if isinstance(theirs, StudentFault):
@@ -224,8 +248,13 @@ def test_default_seed(student, reference):
 def test_train_defaults(student, worker):
     classifier = student.LetterClassifier(hidden_size=SMALL)
     classifier.trainer.network = student.BackpropNetwork([26, 2], seed=1)
-    # The dataset comes from a stand-in: train's defaults are graded apart from _make_dataset.
-    worker.stand_in(classifier, "_make_dataset", [[[one_hot(i), one_hot(i)] for i in range(26)]])
+    # A wrong _make_dataset costs its own criterion: then train's defaults are graded on a stand-in
+    # answering the right dataset.
+    right = [[one_hot(i), one_hot(i)] for i in range(26)]
+    dataset = attempt(classifier._make_dataset)
+    if type(dataset) not in (list, tuple) or difference([list(p) if type(p) in (list, tuple) else p
+                                                         for p in dataset], right) is not None:
+        worker.stand_in(classifier, "_make_dataset", [right])
     mark = worker.stdout_mark()
     with worker.training(reported=False):  # the chapter's training is the one the scorecard reports
         losses = classifier.train()
