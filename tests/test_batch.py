@@ -72,7 +72,7 @@ def test_scores_are_those_of_each_students_mistakes(graded):
     _, report, _ = graded
     rows = {row["student"]: row for row in grades(report)}
     assert rows["ada"]["total"] == "80" and rows["ada"]["ch7"] == "0"
-    assert rows["ben"]["ch1"] == "6" and rows["ben"]["total"] == "76"
+    assert rows["ben"]["ch1"] == "8" and rows["ben"]["total"] == "78"   # transpose costs its own 2 points only
     assert rows["chloe"]["ch4"] == "8"                               # graded from inside its zip's top folder
     assert rows["dev"]["ch6"] == "0" and rows["emma"]["ch4"] == "0"
     assert rows["<b>zoë"]["total"] == "32"

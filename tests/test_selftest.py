@@ -254,6 +254,8 @@ def test_grade_selftest_is_green_and_prints_its_matrix(selftest, bank):
     for mistake in bank.mistakes:
         assert re.search(rf"^\s+. ?{re.escape(mistake.id)}\s", done.stdout, re.M), mistake.id
     assert re.search(r"the hidden tests catch (\d+) of \1 mistakes, the diagnosis names \1;", done.stdout, re.M)
+    assert "✓ a mistake costs its points once" in done.stdout        # and the matrix says what each criterion grades
+    assert "grades: vector-ops = vector_add, vector_subtract, vector_scale;" in done.stdout
 
 
 def test_every_mistake_is_caught_where_expected_and_named_as_itself(selftest, bank):

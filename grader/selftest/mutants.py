@@ -270,9 +270,10 @@ def judge_mutants(course: Course, mutants: tuple[Mutant, ...], outcomes: dict[st
 
 def proof_inputs(course: Course) -> dict[str, str]:
     """sha256 of every file the mutation verdict depends on: the reference chapters, the starters
-    (which say what the student parts are), the hidden tests, the rubric, the list of equivalent
-    mutants and the operators that make the mutants."""
-    files = [course.path, course.root / EQUIVALENTS, Path(__file__).with_name("operators.py")]
+    (which say what the student parts are), the hidden tests and their comparisons, the rubric,
+    the list of equivalent mutants and the operators that make the mutants."""
+    files = [course.path, course.root / EQUIVALENTS, Path(__file__).with_name("operators.py"),
+             Path(__file__).parents[1] / "checks.py"]   # the hidden tests' comparisons, relative oracles included
     files += [folder / ch.file for ch in course.chapters for folder in (course.reference, course.exercises)]
     files += sorted({ch.tests_path.parent for ch in course.chapters}.pop().glob("*.py"))
     digests = {}
@@ -286,7 +287,9 @@ def _relative(path: Path, root: Path) -> str:
     try:
         return str(path.resolve().relative_to(root.resolve()))
     except ValueError:
-        return f"grader/{path.parent.name}/{path.name}" if path.parent.name in ("hidden", "selftest") else path.name
+        if path.parent.name in ("hidden", "selftest"):
+            return f"grader/{path.parent.name}/{path.name}"
+        return f"grader/{path.name}" if path.parent.name == "grader" else path.name
 
 
 def proof_key(inputs: dict[str, str]) -> str:
