@@ -24,6 +24,7 @@ from typing import Any, Iterator
 
 from .budget import TrainingBudget, over_cpu_message, over_wall_message
 from .sandbox.channel import Capture, Channel, WorkerGone, WorkerOverCpu, WorkerSpec, WorkerTimeout
+from .sandbox.standby import Standby
 
 MAX_DEPTH = 40  # the worker refuses deeper answers; the judge checks again, trusting nothing
 _SURROGATES = re.compile("[\ud800-\udfff]")
@@ -216,8 +217,10 @@ class Session:
     """One chapter's conversation with its worker, restarted after a crash or a timeout."""
 
     def __init__(self, spec: WorkerSpec, module: str, *, request_timeout: float,
-                 chapter_timeout: float, output_bytes: int, training: TrainingBudget | None = None):
+                 chapter_timeout: float, output_bytes: int, training: TrainingBudget | None = None,
+                 standby: Standby | None = None):
         self.spec, self.module = spec, module
+        self.standby = standby  # workers started ahead of need, if this judge keeps any
         self.training_budget = training
         # CPU seconds of the chapter's training: the last request under training(), unless a test
         # ran it with reported=False (a small training on the same budget that must not hide it)
@@ -252,7 +255,15 @@ class Session:
         """Launch the worker now, ahead of need: it starts and confines itself while the judge
         does something else. Nothing of the student's runs until the first request imports it."""
         if self.channel is None and self._ready is None:
-            self._ready = Channel(self.spec, self.stdout, self.stderr)
+            self._ready = self._launch()
+
+    def _launch(self) -> Channel:
+        """A new worker for this session: a standby one when the first start finds one waiting."""
+        waiting = self.standby.take(self.spec) if self.standby is not None and self.channel is None else None
+        if waiting is None:
+            return Channel(self.spec, self.stdout, self.stderr)
+        waiting.adopt(self.stdout, self.stderr)
+        return waiting
 
     def begin(self) -> None:
         """The chapter's tests start now: its time limit counts from here."""
@@ -262,12 +273,14 @@ class Session:
         if self.channel is not None:
             self.restarts += 1
         self.generation += 1
-        self.channel, self._ready = self._ready or Channel(self.spec, self.stdout, self.stderr), None
+        self.channel, self._ready = self._ready or self._launch(), None
         try:
-            if self.spec.sealed:
-                self._send({"op": "install", "modules": [
-                    {"module": m.module, "file": m.file, "code": base64.b64encode(m.code).decode()}
-                    for m in self.spec.sealed]}, f"import {self.module}")
+            # One request before the student's code is imported: the chapter files (which travel
+            # over the pipe, so a worker can start before they are known), and the sealed modules.
+            self._send({"op": "prepare", "student_files": list(self.spec.student_files),
+                        "files": {name: base64.b64encode(data).decode() for name, data in self.spec.files},
+                        "modules": [{"module": m.module, "file": m.file, "code": base64.b64encode(m.code).decode()}
+                                    for m in self.spec.sealed]}, f"import {self.module}")
             handle = self._send({"op": "import", "module": self.module}, f"import {self.module}")
         except StudentFault as fault:
             self._import_fault = fault
@@ -360,7 +373,7 @@ class Session:
 
     def _send(self, message: dict, description: str) -> Any:
         self.last_call = description
-        if message["op"] not in ("import", "install"):
+        if message["op"] not in ("import", "prepare"):
             self.module_proxy()  # restart the worker first if an earlier test killed it
         assert self.channel is not None
         remaining = self.deadline - time.monotonic()

@@ -20,6 +20,7 @@ from .plugin import ChapterContext, JudgePlugin
 from .reference import ReferenceSource
 from .remote import Session
 from .sandbox.channel import SealedModule, WorkerSpec
+from .sandbox.standby import Standby
 from .submission import Submission
 
 # pytest must not pick up anything from the submission, the current folder or installed plugins.
@@ -39,6 +40,7 @@ class RunOptions:
     integrated: bool = False
     seed: int = 0
     calibrations: dict[int, Calibration] = field(default_factory=dict)  # chapters with relative budgets
+    standby: Standby | None = None   # workers started ahead of need, in a judge that keeps some
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,7 @@ class Workdir:
 
     origin: dict[str, str]              # file name -> who wrote it: "student" or "reference"
     sealed: tuple[SealedModule, ...]    # earlier chapters the worker gets as code, not files
+    files: tuple[tuple[str, bytes], ...] = ()  # the student's files, which the worker writes itself
 
     @property
     def student_files(self) -> tuple[str, ...]:
@@ -55,33 +58,36 @@ class Workdir:
 
 def prepare_workdir(reference: ReferenceSource, course: Course, submission: Submission, chapter: Chapter,
                     folder: Path, integrated: bool) -> Workdir:
-    """Put into `folder` the student's chapter file, and the student's earlier chapters it imports
-    when `integrated`. The reference's earlier chapters never go there: the worker gets them
-    sealed (grader/reference.py), so no reference file is within the student's reach."""
+    """Make the worker's (empty) `folder`, and say what goes into it: the student's chapter file,
+    and the student's earlier chapters it imports when `integrated`. The worker writes them there
+    itself, from its first request, so that it can be started before they are known. The
+    reference's earlier chapters never go there: the worker gets them sealed (grader/reference.py),
+    so no reference file is within the student's reach."""
     folder.mkdir(parents=True)
-    (folder / chapter.file).write_bytes(submission.sources[chapter.number])
+    files = [(chapter.file, submission.sources[chapter.number])]
     origin = {chapter.file: "student"}
     sealed = []
     for number in course.closure(chapter.number):
         earlier = course.chapter(number)
         if integrated and submission.has(number):
-            (folder / earlier.file).write_bytes(submission.sources[number])
+            files.append((earlier.file, submission.sources[number]))
             origin[earlier.file] = "student"
         elif (module := reference.sealed(number)) is not None:
             sealed.append(module)
             origin[earlier.file] = "reference"
-    return Workdir(origin, tuple(sealed))
+    return Workdir(origin, tuple(sealed), tuple(files))
 
 
-def _session_factory(chapter: Chapter, folder: Path, workdir: Workdir, tier: str, training: TrainingBudget):
+def _session_factory(chapter: Chapter, folder: Path, workdir: Workdir, options: RunOptions,
+                     training: TrainingBudget):
     limits = chapter.limits
     # The judge stops a training at its CPU budget; the rlimit is only the backstop above it.
-    spec = WorkerSpec(workdir=folder, student_files=workdir.student_files, tier=tier,
+    spec = WorkerSpec(workdir=folder, student_files=workdir.student_files, tier=options.tier,
                       cpu_seconds=math.ceil(limits.chapter_timeout + training.cpu_seconds) + 1,
-                      memory_bytes=limits.memory_mb << 20, sealed=workdir.sealed)
+                      memory_bytes=limits.memory_mb << 20, sealed=workdir.sealed, files=workdir.files)
     return lambda: Session(spec, chapter.module, request_timeout=limits.request_timeout,
                            chapter_timeout=limits.chapter_timeout, output_bytes=limits.output_kb << 10,
-                           training=training)
+                           training=training, standby=options.standby)
 
 
 def run_chapters(course: Course, submission: Submission, numbers: list[int], options: RunOptions,
@@ -104,7 +110,7 @@ def run_chapters(course: Course, submission: Submission, numbers: list[int], opt
             origins[number] = workdir.origin
             source = submission.sources[number].decode("utf-8-sig", errors="replace")  # as import does: a BOM is no code
             contexts[chapter.tests_path.resolve()] = ChapterContext(
-                chapter, source, _session_factory(chapter, folder, workdir, options.tier,
+                chapter, source, _session_factory(chapter, folder, workdir, options,
                                                   budget_for(chapter.limits.training_timeout,
                                                              options.calibrations.get(number))))
         plugin = JudgePlugin(course, contexts, options.seed, reference)

@@ -93,9 +93,16 @@ class WorkerSpec:
     cpu_seconds: int
     memory_bytes: int
     sealed: tuple[SealedModule, ...] = ()  # installed, in this order, before the chapter is imported
+    files: tuple[tuple[str, bytes], ...] = ()  # written into its folder by the worker, before that
     file_bytes: int = 16 << 20     # largest file it may write
     open_files: int = 64
     disk_bytes: int = 64 << 20     # bwrap tier: size of the tmpfs that is its only writable folder
+
+    @property
+    def launch_key(self) -> tuple:
+        """What a worker's launch depends on: two specs with the same key can use the same kind of
+        worker, started before its files and modules are known (grader/sandbox/standby.py)."""
+        return (self.tier, self.cpu_seconds, self.memory_bytes, self.file_bytes, self.open_files, self.disk_bytes)
 
 
 def _scrubbed_env(workdir: str) -> dict[str, str]:
@@ -144,6 +151,13 @@ class Channel:
         self._streams = {self.process.stdout.fileno(): stdout, self.process.stderr.fileno(): stderr}
         self.alive = True
         self.last_cpu: float | None = None  # CPU seconds of the last request that was measured
+
+    def adopt(self, stdout: Capture, stderr: Capture) -> None:
+        """Capture the worker's output into these buffers from now on: a worker started ahead of
+        need passes to the session that uses it (nothing of the student's has run before)."""
+        self.stdout, self.stderr = stdout, stderr
+        out, err = self.process.stdout.fileno(), self.process.stderr.fileno()
+        self._streams = {fd: (stdout if fd == out else stderr) for fd in self._streams}
 
     def request(self, message: dict, timeout: float, cpu_limit: float | None = None) -> dict:
         """Send one request and wait at most `timeout` seconds for its answer (and, given

@@ -23,7 +23,6 @@ import json
 import marshal
 import math
 import os
-import platform
 import resource
 import struct
 import sys
@@ -240,9 +239,9 @@ def set_no_new_privs():
 
 def install_seccomp():
     """Install the filter; returns a note on what was done."""
-    table = SYSCALLS.get(platform.machine())
+    table = SYSCALLS.get(os.uname().machine)
     if table is None or sys.byteorder != "little":
-        return f"no seccomp filter for {platform.machine()}"
+        return f"no seccomp filter for {os.uname().machine}"
     program = seccomp_program(table)
 
     class SockFprog(ctypes.Structure):
@@ -436,6 +435,16 @@ class SealedFinder:
         exec(marshal.loads(data), module.__dict__)
 
 
+def write_files(folder, files):
+    """Write the chapter files the judge sent into this worker's own folder. They travel over the
+    pipe so that a worker can be started and confined before anyone knows what it will grade."""
+    for name, data in files.items():
+        if type(name) is not str or not name.endswith(".py") or "/" in name or name.startswith("."):
+            raise ValueError(f"not a chapter file name: {name!r}")
+        with open(os.path.join(folder, name), "wb") as handle:
+            handle.write(base64.b64decode(data))
+
+
 class Worker:
     def __init__(self, student_files, folder="."):
         self.folder = folder  # where sealed modules say they sit
@@ -446,8 +455,12 @@ class Worker:
         op = request["op"]
         if op == "import":
             return importlib.import_module(request["module"])
-        if op == "install":
-            sys.meta_path.insert(0, SealedFinder(self.folder, request["modules"]))
+        if op == "prepare":  # the judge's, before any student code: files, their names, sealed modules
+            write_files(self.folder, request.get("files", {}))
+            self.student_files.update(request.get("student_files", []))
+            importlib.invalidate_caches()
+            if request.get("modules"):
+                sys.meta_path.insert(0, SealedFinder(self.folder, request["modules"]))
             return None
         if op == "keep":
             return decode(request["value"], self.handles)
