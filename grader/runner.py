@@ -16,7 +16,8 @@ from .budget import Calibration, TrainingBudget, budget_for
 from .course import Chapter, Course
 from .errors import CourseError, GraderError
 from .outcomes import ChapterRun, TestOutcome
-from .plugin import ChapterContext, JudgePlugin
+from .plugin import ChapterContext, JudgePlugin, rubric_problems
+from .prepared import Prepared, current
 from .reference import ReferenceSource
 from .remote import Session
 from .sandbox.channel import SealedModule, WorkerSpec
@@ -113,14 +114,22 @@ def run_chapters(course: Course, submission: Submission, numbers: list[int], opt
                 chapter, source, _session_factory(chapter, folder, workdir, options,
                                                   budget_for(chapter.limits.training_timeout,
                                                              options.calibrations.get(number))))
-        plugin = JudgePlugin(course, contexts, options.seed, reference)
+        paths = list(contexts)
+        prepared = current()
+        if prepared is not None and not prepared.covers(paths):
+            prepared = None
+        plugin = (prepared.plugin.begin(course, contexts, options.seed, reference) if prepared
+                  else JudgePlugin(course, contexts, options.seed, reference))
         try:
             if contexts:
                 # The first chapter's worker starts and confines itself while pytest gets ready.
                 first = next(iter(contexts.values()))
                 first.session = first.new_session()
                 first.session.prestart()
-                _run_pytest([str(path) for path in contexts], plugin)
+                if prepared:
+                    _run_prepared(prepared, paths, plugin)
+                else:
+                    _run_pytest([str(path) for path in paths], plugin)
         finally:
             for context in contexts.values():  # one pytest never reached: its worker goes too
                 if context.session is not None:
@@ -141,6 +150,22 @@ def run_chapters(course: Course, submission: Submission, numbers: list[int], opt
     return [runs[n] for n in numbers], plugin.outcomes
 
 
+def _run_prepared(prepared: Prepared, paths: list[Path], plugin: JudgePlugin) -> None:
+    """The tests of `paths` in the session this warm judge collected before the grading."""
+    assert plugin.course is not None
+    items = [item for path in paths for item in prepared.items[path]]
+    plugin.problems += rubric_problems(plugin.course, items, lambda item: plugin._context(item).chapter)
+    if not plugin.problems:
+        prepared.run(paths)
+        plugin.finish()
+    _raise_problems(plugin)
+
+
+def _raise_problems(plugin: JudgePlugin) -> None:
+    if plugin.problems:
+        raise CourseError("the hidden tests do not match the rubric:\n  " + "\n  ".join(plugin.problems))
+
+
 def _run_pytest(paths: list[str], plugin: JudgePlugin) -> None:
     previous = os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD")
     os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
@@ -149,8 +174,7 @@ def _run_pytest(paths: list[str], plugin: JudgePlugin) -> None:
     finally:
         if previous is None:
             os.environ.pop("PYTEST_DISABLE_PLUGIN_AUTOLOAD", None)
-    if plugin.problems:
-        raise CourseError("the hidden tests do not match the rubric:\n  " + "\n  ".join(plugin.problems))
+    _raise_problems(plugin)
     if code == pytest.ExitCode.INTERRUPTED:  # Ctrl-C: pytest stopped the workers; the caller stops too
         raise KeyboardInterrupt
     if code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):

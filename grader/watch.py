@@ -88,6 +88,7 @@ def watch(course: Course, reference: ReferenceSource, chapters: Iterable[int], o
     import watchfiles
 
     from .grading import grade
+    from .prepared import serve
     from .sandbox.standby import Standby
     from .terminal import render_terminal
     from .report.writer import write_reports
@@ -115,7 +116,7 @@ def watch(course: Course, reference: ReferenceSource, chapters: Iterable[int], o
         show(_screen(options, plan, moved, card, why, started, render_terminal))
         standby.refill()
 
-    try:
+    def loop() -> None:
         run(plan.chapters, "first run")
         names = set(plan.regrade)
         for batch in watchfiles.watch(options.submission, watch_filter=lambda _, path: Path(path).name in names,
@@ -124,6 +125,9 @@ def watch(course: Course, reference: ReferenceSource, chapters: Iterable[int], o
             numbers = plan.affected(saved)
             if numbers:
                 run(numbers, f"{', '.join(saved)} saved")
+
+    try:
+        serve(loop)  # every grading runs in one pytest session, collected before the first
     except KeyboardInterrupt:
         pass
     finally:

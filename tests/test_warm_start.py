@@ -91,3 +91,72 @@ def test_a_standby_worker_serves_one_session_only(tmp_path):
     finally:
         pool.close()
     assert not alive(fresh.process.pid)
+
+
+# --- the prepared pytest session (grader/prepared.py) -----------------------------------------
+
+ROOT = Path(__file__).resolve().parent.parent
+BUGGY = ROOT / "tests" / "fixtures" / "submissions" / "buggy-ch5-bias-gradient-skips-activation"
+
+
+def criteria(card) -> list[tuple]:
+    """Everything a student sees of each criterion, timings aside."""
+    return [(c.id, c.status, c.score, c.message, c.call, c.expected, c.actual, c.data, c.diagnosis)
+            for chapter in card.chapters for c in chapter.criteria]
+
+
+@pytest.fixture(scope="module")
+def course():
+    from grader.course import load_course
+
+    return load_course(ROOT / "course.yaml")
+
+
+def graded(course, submission: Path, chapters: list[int]):
+    from grader.grading import grade
+    from grader.reference import LiveReference
+
+    return grade(course=course, reference=LiveReference(course), submission=submission, chapters=chapters,
+                 sandbox="process")
+
+
+def test_gradings_in_a_prepared_session_match_fresh_ones_and_keep_nothing(course, tmp_path):
+    from grader import prepared
+
+    buggy = tmp_path / "buggy"
+    buggy.mkdir()
+    for chapter in (1, 5):
+        name = course.chapter(chapter).file
+        (buggy / name).write_bytes((BUGGY / name if (BUGGY / name).is_file() else ROOT / "reference" / name)
+                                   .read_bytes())
+
+    def three_gradings():
+        assert prepared.current() is not None
+        return [graded(course, buggy, [1, 5]), graded(course, ROOT / "reference", [5]), graded(course, buggy, [5, 1])]
+
+    first, correct, again = prepared.serve(three_gradings)
+    fresh = graded(course, buggy, [1, 5])
+    assert prepared.current() is None
+    assert criteria(first) == criteria(fresh)
+    assert sorted(criteria(again)) == sorted(criteria(fresh))   # nothing recorded by the gradings between
+    assert any(status != "passed" for _, status, *_ in criteria(fresh))
+    assert all(status == "passed" for _, status, *_ in criteria(correct))
+
+
+def test_a_prepared_session_checks_each_gradings_rubric(course):
+    from dataclasses import replace
+
+    from grader import prepared
+    from grader.errors import CourseError
+
+    dropped = course.chapter(1).criteria[-1]
+    broken = replace(course, chapters=tuple(replace(ch, criteria=ch.criteria[:-1]) if ch.number == 1 else ch
+                                            for ch in course.chapters))
+
+    def broken_then_whole():
+        with pytest.raises(CourseError, match=f"names '{dropped.id}', which is not a criterion of chapter 1"):
+            graded(broken, ROOT / "reference", [1])
+        return graded(course, ROOT / "reference", [1])
+
+    card = prepared.serve(broken_then_whole)
+    assert all(status == "passed" for _, status, *_ in criteria(card))
