@@ -165,8 +165,12 @@ def main() -> None:
         for number, (mine, theirs) in resident(yardstick, args.runs, scratch / "reports", scratch).items():
             print(line(f"resident: grade chapter {number}", mine, theirs, 1.5), flush=True)
         if not args.skip_watch:
+            ratios = []
             for number, (mine, theirs) in watch_latency(yardstick, args.runs, scratch).items():
                 print(line(f"watch: save -> results, ch{number}", mine, theirs, 0.5), flush=True)
+                ratios.append(mine / theirs)
+            middle = statistics.median(ratios)
+            print(f"{'watch: median of ch1-6':<28}{'':>21}{middle:>8.2f}   <= 0.5x: {'met' if middle <= 0.5 else 'MISSED'}")
         if not args.skip_batch:
             mine, theirs = batch_cost(yardstick, args.students, scratch)
             print(line(f"batch --jobs 1, per student", mine, theirs, 1.5), flush=True)

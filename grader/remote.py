@@ -160,28 +160,36 @@ def decode(value: Any, session: "Session", label: str, depth: int = 0) -> Any:
             return {clean(k): decode(v, session, label, depth + 1) for k, v in inner.items()}
         if tag == "f" and inner in ("nan", "inf", "-inf"):
             return float(inner)
-    if kind is dict and set(value) == {"h", "type"} and type(value["h"]) is int:
-        return Remote(session, value["h"], clean_text(str(value["type"]), 80))
+    if kind is dict and {"h", "type"} <= set(value) <= {"h", "type", "k", "calls"} and type(value["h"]) is int:
+        return Remote(session, value["h"], clean_text(str(value["type"]), 80),
+                      calls=session.note_calls(value.get("k"), value.get("calls")))
     raise NotData("the worker sent something that is not data")
 
 
 # --- the proxy --------------------------------------------------------------------------------
 
+NO_CALLS: dict[str, str] = {}
+
+
 class Remote:
     """A student's object that lives in the worker."""
 
-    __slots__ = ("_session", "_handle", "_type", "_generation", "_label")
+    __slots__ = ("_session", "_handle", "_type", "_generation", "_label", "_calls")
 
-    def __init__(self, session: "Session", handle: int, type_name: str, label: str | None = None):
+    def __init__(self, session: "Session", handle: int | None, type_name: str, label: str | None = None,
+                 calls: dict[str, str] = NO_CALLS):
         object.__setattr__(self, "_session", session)
         object.__setattr__(self, "_handle", handle)
         object.__setattr__(self, "_type", type_name)
         object.__setattr__(self, "_generation", session.generation)
         object.__setattr__(self, "_label", type_name if label is None else label)
+        object.__setattr__(self, "_calls", calls)   # name -> type name: what `self.name(...)` will call
 
     def __getattr__(self, name: str) -> Any:
         if name.startswith("__"):  # Python's own protocol probes stay in the judge
             raise AttributeError(name)
+        if name in self._calls:  # most likely called at once: one request then, not two
+            return Method(self, name, self._calls[name])
         return self._session.get(self, name)
 
     def __setattr__(self, name: str, value: Any) -> None:
@@ -204,6 +212,35 @@ class Remote:
     __lt__ = __le__ = __gt__ = __ge__ = _not_data
     __add__ = __radd__ = __sub__ = __rsub__ = __mul__ = __rmul__ = _not_data
     __truediv__ = __rtruediv__ = __pow__ = __rpow__ = _not_data
+
+
+class Method(Remote):
+    """`remote.name` where the worker said `name` is a function of the object's class (or of the
+    module): calling it is one request, in which the worker looks the name up and calls what it
+    finds, exactly as a lookup and then a call would. Used any other way, it is looked up first
+    and is then an ordinary Remote."""
+
+    __slots__ = ("_target", "_name")
+
+    def __init__(self, target: Remote, name: str, type_name: str):
+        label = f"{target._label}.{name}" if target._label else name
+        super().__init__(target._session, None, type_name, label=label)
+        object.__setattr__(self, "_generation", target._generation)
+        object.__setattr__(self, "_target", target)
+        object.__setattr__(self, "_name", name)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if self._handle is None:
+            return self._session.call(self._target, self._name, args, kwargs)
+        return super().__call__(*args, **kwargs)
+
+    def _resolve(self) -> None:
+        """Look the name up now: from here on this is the Remote a lookup would have given."""
+        found = self._session.get(self._target, self._name)
+        if not isinstance(found, Remote):  # the name no longer stands for a function
+            raise NotData(f"`{self._label}` is no longer a function of the student's object", call=self._label)
+        for slot in ("_handle", "_type", "_generation", "_calls"):
+            object.__setattr__(self, slot, getattr(found, slot))
 
 
 def describe_call(label: str, args: tuple, kwargs: dict) -> str:
@@ -239,6 +276,8 @@ class Session:
         self._import_fault: StudentFault | None = None
         self._ids = itertools.count(1)
         self._ready: Channel | None = None   # a worker launched ahead of need (prestart)
+        # (worker generation, the worker's number for a class) -> the class's callable names
+        self._kinds: dict[tuple[int, int], dict[str, str]] = {}
 
     # lifecycle
 
@@ -290,7 +329,7 @@ class Session:
                                               call=f"import {self.module}")
             self.channel.kill()
             raise self._import_fault
-        self._module = Remote(self, handle._handle, "module", label="")
+        self._module = Remote(self, handle._handle, "module", label="", calls=handle._calls)
 
     def close(self) -> None:
         for channel in (self.channel, self._ready):
@@ -341,7 +380,20 @@ class Session:
         if remote._session is not self or remote._generation != self.generation:
             raise StudentCrash("this object was lost when the worker restarted after an earlier failure",
                                call=self.last_call)
+        if remote._handle is None:  # a Method used as a value: looked up now, as it would have been
+            remote._resolve()
         return remote._handle
+
+    def note_calls(self, kind: Any, calls: Any) -> dict[str, str]:
+        """The callable names the worker reported for a handle (with `calls`, or by its class's
+        number `kind`, reported before); checked, since nothing the worker says is trusted."""
+        if type(calls) is dict and len(calls) <= 500 and all(
+                type(k) is str and k.isidentifier() and type(v) is str and len(v) <= 80 for k, v in calls.items()):
+            calls = {k: v for k, v in calls.items()}
+            if type(kind) is int:
+                self._kinds[self.generation, kind] = calls
+            return calls
+        return self._kinds.get((self.generation, kind), NO_CALLS) if type(kind) is int else NO_CALLS
 
     def get(self, remote: Remote, name: str) -> Any:
         label = f"{remote._label}.{name}" if remote._label else name
@@ -366,7 +418,7 @@ class Session:
         return self._send({"op": "fetch", "target": self.handle_of(remote)}, f"fetch({remote._label})")
 
     def call(self, remote: Remote, name: str | None, args: tuple, kwargs: dict) -> Any:
-        label = remote._label if name is None else f"{remote._label}.{name}"
+        label = remote._label if name is None else f"{remote._label}.{name}" if remote._label else name
         message = {"op": "call", "target": self.handle_of(remote), "name": name,
                    "args": encode(list(args), self), "kwargs": encode(dict(kwargs), self)["d"]}
         return self._send(message, describe_call(label, args, kwargs))
@@ -426,7 +478,10 @@ class StudentModule:
     def __getattr__(self, name: str) -> Any:
         if name.startswith("__"):
             raise AttributeError(name)
-        return self._session.get(self._session.module_proxy(), name)
+        module = self._session.module_proxy()
+        if name in module._calls:  # a function or class of the chapter: called in one request
+            return Method(module, name, module._calls[name])
+        return self._session.get(module, name)
 
     def __repr__(self) -> str:
         return f"<student module {self._session.module}>"
