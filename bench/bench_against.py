@@ -1,14 +1,15 @@
 """This tree's `grade` next to another commit's, side by side in one run: no slower than before?
 
     python bench/bench_against.py REV [--runs N] [--slow-runs N] [--sandbox TIER]
-                                      [--batch N] [--selftest] [--watch N] [--no-chapters]
+                                      [--batch N] [--selftest] [--repeat N] [--watch N] [--no-chapters]
 
 Checks REV out into a temporary git worktree, then times `grade chapter N` on the reference
 (a real subprocess, report included) with each tree in turn, alternating run by run so that
 whatever else the machine does falls on both alike. Prints the medians and the ratio
 this tree / REV per chapter (1 to 6, and chapter 7, which trains the classifier); a ratio above
 1 is a slowdown. `--batch N` and `--selftest` also time `grade batch --jobs 1` of N students
-(chapters 1-6 each) and `grade selftest`, once per tree. `--watch N` runs `grade watch 1 ... 6` of
+(chapters 1-6 each) and `grade selftest`, once per tree (`--repeat N`: N times, alternating which
+tree goes first). `--watch N` runs `grade watch 1 ... 6` of
 both trees at once and saves each chapter N times, alternating between the trees: the seconds from
 a save to the new results.json.
 """
@@ -80,8 +81,9 @@ def class_of(students: int, folder: Path) -> Path:
     return folder
 
 
-def compare_commands(trees: dict[str, Path], students: int, selftest: bool) -> None:
-    """`grade batch --jobs 1` of a class and `grade selftest`, once per tree, one after the other."""
+def compare_commands(trees: dict[str, Path], students: int, selftest: bool, repeat: int = 1) -> None:
+    """`grade batch --jobs 1` of a class and `grade selftest`, `repeat` times per tree, the trees
+    one after the other, in turn first (other load on the machine falls on both alike); medians."""
     with tempfile.TemporaryDirectory(prefix="bench-against-") as scratch:
         commands = {}
         if students:
@@ -92,9 +94,15 @@ def compare_commands(trees: dict[str, Path], students: int, selftest: bool) -> N
         if selftest:
             commands["selftest"] = lambda tree, name: ["selftest", "--report-dir", str(Path(scratch) / f"s-{name}")]
         for label, argv in commands.items():
-            seconds = {name: timed_command(tree, argv(tree, i)) for i, (name, tree) in enumerate(trees.items())}
-            mine, theirs = seconds["this tree"], [v for k, v in seconds.items() if k != "this tree"][0]
-            print(f"{label:<26}{mine:>12.1f}{theirs:>18.1f}{mine / theirs:>8.2f}", flush=True)
+            seconds: dict[str, list[float]] = {name: [] for name in trees}
+            for turn in range(repeat):
+                order = list(enumerate(trees.items()))
+                for i, (name, tree) in (order if turn % 2 == 0 else order[::-1]):
+                    seconds[name].append(timed_command(tree, argv(tree, i)))
+            mine, theirs = (statistics.median(values) for values in seconds.values())
+            runs = "" if repeat == 1 else "   (" + "; ".join(
+                f"{name}: {', '.join(f'{v:.1f}' for v in values)}" for name, values in seconds.items()) + ")"
+            print(f"{label:<26}{mine:>12.1f}{theirs:>18.1f}{mine / theirs:>8.2f}{runs}", flush=True)
 
 
 class Watcher:
@@ -164,6 +172,8 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=0, metavar="N", help="also time `grade batch` of N students")
     parser.add_argument("--selftest", action="store_true", help="also time `grade selftest`")
     parser.add_argument("--no-chapters", action="store_true", help="skip the per-chapter timings")
+    parser.add_argument("--repeat", type=int, default=1, metavar="N",
+                        help="time --batch and --selftest N times per tree, alternating which goes first")
     parser.add_argument("--watch", type=int, default=0, metavar="N",
                         help="also time `grade watch`, N saves per chapter 1-6 and tree, alternating")
     parser.add_argument("--chapters", type=int, nargs="+", default=None, help="time only these chapters")
@@ -182,7 +192,7 @@ def main() -> None:
                 print(f"{chapter:<15}{mine:>15.3f}{theirs:>18.3f}{mine / theirs:>8.2f}"
                       f"{mine_cpu:>14.3f}{theirs_cpu:>16.3f}{mine_cpu / theirs_cpu:>8.2f}", flush=True)
             if args.batch or args.selftest:
-                compare_commands(trees, args.batch, args.selftest)
+                compare_commands(trees, args.batch, args.selftest, args.repeat)
             if args.watch:
                 compare_watch(trees, args.watch)
         finally:
