@@ -1,6 +1,6 @@
 """How fast a student hears back, as ratios to a yardstick measured in the same run.
 
-    python bench/bench_feedback.py [--runs N] [--skip-watch] [--skip-batch]
+    python bench/bench_feedback.py [--runs N] [--skip-oneshot] [--skip-watch] [--skip-batch] [--bytecode]
 
 The yardstick is a bare `python -m pytest` of one empty test with plugin autoload off: the least
 any pytest-based grader pays per run on this machine. Measured beside it, alternating run by run
@@ -9,7 +9,8 @@ so that the machine's load falls on both alike:
 - one-shot `grade chapter N` on the reference (a real subprocess, report included), N = 1..6,
   plain and answered by the resident judge (grader/resident.py) a student's terminal uses;
 - `grade watch`: from saving a chapter file to the new results.json (chapters 1..6);
-- `grade batch --jobs 1` of submissions holding chapters 1..6: seconds per submission.
+- `grade batch --jobs 1` of submissions holding chapters 1..6: seconds per submission, and the
+  seconds each further submission adds (a batch twice as large, less the first, per extra one).
 
 Goals: one-shot <= 1.5x, watch <= 0.5x, batch <= 1.5x per submission.
 """
@@ -119,20 +120,29 @@ def watch_latency(yardstick: Yardstick, runs: int, scratch: Path) -> dict[int, t
         process.wait(timeout=30)
 
 
-def batch_cost(yardstick: Yardstick, students: int, scratch: Path) -> tuple[float, float]:
-    """(seconds per submission of `grade batch --jobs 1`, median yardstick), chapters 1-6 each."""
-    classroom = scratch / "class"
+def batch_seconds(students: int, scratch: Path) -> float:
+    """Wall seconds of `grade batch --jobs 1` of `students` submissions holding chapters 1-6."""
+    classroom = scratch / f"class-{students}"
     for i in range(students):
         folder = classroom / f"student-{i:02d}"
         folder.mkdir(parents=True)
         for number in FIRST_SIX:
             chapter = next((ROOT / "reference").glob(f"{number:02d}_*.py"))
             shutil.copyfile(chapter, folder / chapter.name)
+    return wall([*GRADE, "batch", str(classroom), "--report-dir", str(scratch / f"batch-reports-{students}"),
+                 "--jobs", "1", "--no-resume"])
+
+
+def batch_cost(yardstick: Yardstick, students: int, scratch: Path) -> tuple[float, float, float]:
+    """(seconds per submission of a batch of `students`, seconds each further submission adds
+    (a batch of twice as many, less the first, per extra submission: the batch's own start-up and
+    class reports left out), median yardstick)."""
     theirs = [yardstick.run() for _ in range(3)]
-    seconds = wall([*GRADE, "batch", str(classroom), "--report-dir", str(scratch / "batch-reports"),
-                    "--jobs", "1", "--no-resume"])
+    small = batch_seconds(students, scratch)
     theirs += [yardstick.run() for _ in range(3)]
-    return seconds / students, statistics.median(theirs)
+    large = batch_seconds(2 * students, scratch)
+    theirs += [yardstick.run() for _ in range(3)]
+    return small / students, (large - small) / students, statistics.median(theirs)
 
 
 def _wait_for(condition, seconds: float) -> None:
@@ -153,23 +163,39 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5, help="runs per figure (the median is kept)")
     parser.add_argument("--students", type=int, default=8, help="submissions in the batch measurement")
+    parser.add_argument("--skip-oneshot", action="store_true", help="skip one-shot and resident `grade chapter`")
     parser.add_argument("--skip-watch", action="store_true")
     parser.add_argument("--skip-batch", action="store_true")
+    parser.add_argument("--bytecode", action="store_true",
+                        help="let both sides keep compiled bytecode (in a private cache folder), as an installed "
+                             "grader has it, even where PYTHONDONTWRITEBYTECODE is set")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-feedback-") as folder:
         scratch = Path(folder)
         yardstick = Yardstick(scratch)
+        if args.bytecode:
+            os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+            os.environ["PYTHONPYCACHEPREFIX"] = str(scratch / "pycache")
+            yardstick.run()   # both compile once, here, outside any figure
+            wall([*GRADE, "chapter", "1", "--submission", "reference", "--report-dir", str(scratch / "reports")])
+            yardstick.times.clear()
         print(f"{'measurement':<28}{'grade (s)':>9}{'yardstick':>12}{'ratio':>8}   goal")
-        for number, (mine, theirs) in one_shot(yardstick, args.runs, scratch / "reports").items():
-            print(line(f"grade chapter {number}", mine, theirs, 1.5), flush=True)
-        for number, (mine, theirs) in resident(yardstick, args.runs, scratch / "reports", scratch).items():
-            print(line(f"resident: grade chapter {number}", mine, theirs, 1.5), flush=True)
+        if not args.skip_oneshot:
+            for number, (mine, theirs) in one_shot(yardstick, args.runs, scratch / "reports").items():
+                print(line(f"grade chapter {number}", mine, theirs, 1.5), flush=True)
+            for number, (mine, theirs) in resident(yardstick, args.runs, scratch / "reports", scratch).items():
+                print(line(f"resident: grade chapter {number}", mine, theirs, 1.5), flush=True)
         if not args.skip_watch:
+            ratios = []
             for number, (mine, theirs) in watch_latency(yardstick, args.runs, scratch).items():
                 print(line(f"watch: save -> results, ch{number}", mine, theirs, 0.5), flush=True)
+                ratios.append(mine / theirs)
+            middle = statistics.median(ratios)
+            print(f"{'watch: median of ch1-6':<28}{'':>21}{middle:>8.2f}   <= 0.5x: {'met' if middle <= 0.5 else 'MISSED'}")
         if not args.skip_batch:
-            mine, theirs = batch_cost(yardstick, args.students, scratch)
+            mine, further, theirs = batch_cost(yardstick, args.students, scratch)
             print(line(f"batch --jobs 1, per student", mine, theirs, 1.5), flush=True)
+            print(line(f"  each further student", further, theirs, 1.5), flush=True)
         print(f"yardstick: median {statistics.median(yardstick.times):.3f} s over {len(yardstick.times)} runs")
 
 

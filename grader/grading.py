@@ -13,6 +13,7 @@ from .calibration import calibrate
 from .course import Course
 from .reference import ReferenceSource
 from .runner import RunOptions, run_chapters
+from .sandbox.standby import Standby
 from .sandbox.tiers import resolve_tier
 from .scorecard import Scorecard
 from .scoring import score_chapters
@@ -20,9 +21,11 @@ from .submission import locate_submission
 
 
 def grade(*, course: Course, reference: ReferenceSource, submission: Path, chapters: list[int],
-          sandbox: str = "auto", integrated: bool = False, seed: int | None = None) -> Scorecard:
+          sandbox: str = "auto", integrated: bool = False, seed: int | None = None,
+          standby: Standby | None = None) -> Scorecard:
     """Run the hidden tests of `chapters` against the submission folder and score them, with
-    reference answers from `reference`."""
+    reference answers from `reference` (and workers from `standby`, when the caller keeps some
+    started ahead of need)."""
     for number in chapters:
         course.chapter(number)  # an unknown chapter is a usage error before anything runs
     tier, note = resolve_tier(sandbox)
@@ -32,8 +35,8 @@ def grade(*, course: Course, reference: ReferenceSource, submission: Path, chapt
     clock = time.monotonic()
     # The reference's training time on this machine: measured at the first grading, then cached.
     calibrations = calibrate(course, [n for n in chapters if located.has(n)], tier)
-    runs, outcomes = run_chapters(course, located, chapters, RunOptions(tier, integrated, seed, calibrations),
-                                  reference)
+    options = RunOptions(tier, integrated, seed, calibrations, standby)
+    runs, outcomes = run_chapters(course, located, chapters, options, reference)
     return Scorecard(
         grader_version=__version__,
         course_title=course.title, course_version=course.version, course_sha256=course.sha256,

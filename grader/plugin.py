@@ -67,18 +67,53 @@ def _recorded_data(item: pytest.Item) -> dict[str, list]:
     return data
 
 
+def rubric_problems(course: Course, items: list[pytest.Item], chapter_of: Callable[[pytest.Item], Chapter]) -> list[str]:
+    """What is wrong between the hidden tests `items` and the course's rubric: a test tied to no
+    criterion or to an unknown one, a criterion of their chapters that no test covers."""
+    problems: list[str] = []
+    covered: set[str] = set()
+    for item in items:
+        chapter = chapter_of(item)
+        marker = item.get_closest_marker("criterion")
+        where = f"{item.path.name}:{item.location[1] + 1}"
+        if marker is None or not marker.args:
+            problems.append(f"{where}: test {item.name} is not tied to a criterion (@pytest.mark.criterion(...))")
+        elif marker.args[0] not in {c.id for c in chapter.criteria}:
+            problems.append(f"{where}: test {item.name} names {marker.args[0]!r}, which is not a "
+                            f"criterion of chapter {chapter.number} in {course.path.name}")
+        else:
+            covered.add(marker.args[0])
+    for chapter in {id(c): c for c in map(chapter_of, items)}.values():
+        problems += [f"{course.path.name}:{criterion.line}: criterion {criterion.id!r} has no hidden tests"
+                     for criterion in chapter.criteria if criterion.id not in covered]
+    return problems
+
+
 @dataclass(eq=False)  # pytest keeps its plugins in sets: hashed by identity
 class JudgePlugin:
-    course: Course
+    """One grading's judge. A session prepared ahead of any grading (grader/prepared.py) collects
+    with course None, and begin() gives it each grading in turn."""
+
+    course: Course | None
     contexts: dict[Path, ChapterContext]
     seed: int
-    source: ReferenceSource
+    source: ReferenceSource | None
     outcomes: list[TestOutcome] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     _failed: set[str] = field(default_factory=set)
     _recorded: set[str] = field(default_factory=set)
     _timed_out: set[str] = field(default_factory=set)
     _replays: list[diagnosis.Replay] = field(default_factory=list)
+    _finished: bool = False
+
+    def begin(self, course: Course, contexts: dict[Path, ChapterContext], seed: int,
+              source: ReferenceSource) -> JudgePlugin:
+        """Start a new grading with this (prepared) plugin: nothing of the one before is kept."""
+        self.course, self.contexts, self.seed, self.source = course, contexts, seed, source
+        self.outcomes, self.problems, self._replays = [], [], []
+        self._failed, self._recorded, self._timed_out = set(), set(), set()
+        self._finished = False
+        return self
 
     # set-up and validation
 
@@ -90,25 +125,9 @@ class JudgePlugin:
             self.problems.append(f"{report.nodeid}: the hidden tests do not load: {str(report.longrepr)[-500:]}")
 
     def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
-        covered: set[str] = set()
-        for item in items:
-            context = self._context(item)
-            marker = item.get_closest_marker("criterion")
-            ids = {c.id for c in context.chapter.criteria}
-            where = f"{item.path.name}:{item.location[1] + 1}"
-            if marker is None or not marker.args:
-                self.problems.append(f"{where}: test {item.name} is not tied to a criterion "
-                                     f"(@pytest.mark.criterion(...))")
-            elif marker.args[0] not in ids:
-                self.problems.append(f"{where}: test {item.name} names {marker.args[0]!r}, which is not a "
-                                     f"criterion of chapter {context.chapter.number} in {self.course.path.name}")
-            else:
-                covered.add(marker.args[0])
-        for context in {id(c): c for c in (self._context(i) for i in items)}.values():
-            for criterion in context.chapter.criteria:
-                if criterion.id not in covered:
-                    self.problems.append(f"{self.course.path.name}:{criterion.line}: criterion "
-                                         f"{criterion.id!r} has no hidden tests")
+        if self.course is None:  # collected ahead of any grading: each grading checks its own tests
+            return
+        self.problems += rubric_problems(self.course, items, lambda item: self._context(item).chapter)
         if self.problems:
             items[:] = []
 
@@ -232,7 +251,12 @@ class JudgePlugin:
     # diagnosis, after every test has run (so it never eats into a chapter's time limit)
 
     def pytest_sessionfinish(self) -> None:
+        if self.course is not None and not self._finished:
+            self.finish()
+
+    def finish(self) -> None:
         """Name the known mistakes that explain the failures (grader/diagnosis.py)."""
+        self._finished = True
         isolated = {c.chapter.number for c in self.contexts.values()
                     if c.session is not None and tuple(c.session.spec.student_files) == (c.chapter.file,)}
         try:

@@ -24,6 +24,7 @@ from typing import Any, Iterator
 
 from .budget import TrainingBudget, over_cpu_message, over_wall_message
 from .sandbox.channel import Capture, Channel, WorkerGone, WorkerOverCpu, WorkerSpec, WorkerTimeout
+from .sandbox.standby import Standby
 
 MAX_DEPTH = 40  # the worker refuses deeper answers; the judge checks again, trusting nothing
 _SURROGATES = re.compile("[\ud800-\udfff]")
@@ -159,28 +160,36 @@ def decode(value: Any, session: "Session", label: str, depth: int = 0) -> Any:
             return {clean(k): decode(v, session, label, depth + 1) for k, v in inner.items()}
         if tag == "f" and inner in ("nan", "inf", "-inf"):
             return float(inner)
-    if kind is dict and set(value) == {"h", "type"} and type(value["h"]) is int:
-        return Remote(session, value["h"], clean_text(str(value["type"]), 80))
+    if kind is dict and {"h", "type"} <= set(value) <= {"h", "type", "k", "calls"} and type(value["h"]) is int:
+        return Remote(session, value["h"], clean_text(str(value["type"]), 80),
+                      calls=session.note_calls(value.get("k"), value.get("calls")))
     raise NotData("the worker sent something that is not data")
 
 
 # --- the proxy --------------------------------------------------------------------------------
 
+NO_CALLS: dict[str, str] = {}
+
+
 class Remote:
     """A student's object that lives in the worker."""
 
-    __slots__ = ("_session", "_handle", "_type", "_generation", "_label")
+    __slots__ = ("_session", "_handle", "_type", "_generation", "_label", "_calls")
 
-    def __init__(self, session: "Session", handle: int, type_name: str, label: str | None = None):
+    def __init__(self, session: "Session", handle: int | None, type_name: str, label: str | None = None,
+                 calls: dict[str, str] = NO_CALLS):
         object.__setattr__(self, "_session", session)
         object.__setattr__(self, "_handle", handle)
         object.__setattr__(self, "_type", type_name)
         object.__setattr__(self, "_generation", session.generation)
         object.__setattr__(self, "_label", type_name if label is None else label)
+        object.__setattr__(self, "_calls", calls)   # name -> type name: what `self.name(...)` will call
 
     def __getattr__(self, name: str) -> Any:
         if name.startswith("__"):  # Python's own protocol probes stay in the judge
             raise AttributeError(name)
+        if name in self._calls:  # most likely called at once: one request then, not two
+            return Method(self, name, self._calls[name])
         return self._session.get(self, name)
 
     def __setattr__(self, name: str, value: Any) -> None:
@@ -205,6 +214,35 @@ class Remote:
     __truediv__ = __rtruediv__ = __pow__ = __rpow__ = _not_data
 
 
+class Method(Remote):
+    """`remote.name` where the worker said `name` is a function of the object's class (or of the
+    module): calling it is one request, in which the worker looks the name up and calls what it
+    finds, exactly as a lookup and then a call would. Used any other way, it is looked up first
+    and is then an ordinary Remote."""
+
+    __slots__ = ("_target", "_name")
+
+    def __init__(self, target: Remote, name: str, type_name: str):
+        label = f"{target._label}.{name}" if target._label else name
+        super().__init__(target._session, None, type_name, label=label)
+        object.__setattr__(self, "_generation", target._generation)
+        object.__setattr__(self, "_target", target)
+        object.__setattr__(self, "_name", name)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if self._handle is None:
+            return self._session.call(self._target, self._name, args, kwargs)
+        return super().__call__(*args, **kwargs)
+
+    def _resolve(self) -> None:
+        """Look the name up now: from here on this is the Remote a lookup would have given."""
+        found = self._session.get(self._target, self._name)
+        if not isinstance(found, Remote):  # the name no longer stands for a function
+            raise NotData(f"`{self._label}` is no longer a function of the student's object", call=self._label)
+        for slot in ("_handle", "_type", "_generation", "_calls"):
+            object.__setattr__(self, slot, getattr(found, slot))
+
+
 def describe_call(label: str, args: tuple, kwargs: dict) -> str:
     parts = [_short.repr(a) for a in args] + [f"{k}={_short.repr(v)}" for k, v in kwargs.items()]
     return f"{label}({', '.join(parts)})"
@@ -216,8 +254,10 @@ class Session:
     """One chapter's conversation with its worker, restarted after a crash or a timeout."""
 
     def __init__(self, spec: WorkerSpec, module: str, *, request_timeout: float,
-                 chapter_timeout: float, output_bytes: int, training: TrainingBudget | None = None):
+                 chapter_timeout: float, output_bytes: int, training: TrainingBudget | None = None,
+                 standby: Standby | None = None):
         self.spec, self.module = spec, module
+        self.standby = standby  # workers started ahead of need, if this judge keeps any
         self.training_budget = training
         # CPU seconds of the chapter's training: the last request under training(), unless a test
         # ran it with reported=False (a small training on the same budget that must not hide it)
@@ -236,6 +276,8 @@ class Session:
         self._import_fault: StudentFault | None = None
         self._ids = itertools.count(1)
         self._ready: Channel | None = None   # a worker launched ahead of need (prestart)
+        # (worker generation, the worker's number for a class) -> the class's callable names
+        self._kinds: dict[tuple[int, int], dict[str, str]] = {}
 
     # lifecycle
 
@@ -252,7 +294,15 @@ class Session:
         """Launch the worker now, ahead of need: it starts and confines itself while the judge
         does something else. Nothing of the student's runs until the first request imports it."""
         if self.channel is None and self._ready is None:
-            self._ready = Channel(self.spec, self.stdout, self.stderr)
+            self._ready = self._launch()
+
+    def _launch(self) -> Channel:
+        """A new worker for this session: a standby one when the first start finds one waiting."""
+        waiting = self.standby.take(self.spec) if self.standby is not None and self.channel is None else None
+        if waiting is None:
+            return Channel(self.spec, self.stdout, self.stderr)
+        waiting.adopt(self.stdout, self.stderr)
+        return waiting
 
     def begin(self) -> None:
         """The chapter's tests start now: its time limit counts from here."""
@@ -262,12 +312,14 @@ class Session:
         if self.channel is not None:
             self.restarts += 1
         self.generation += 1
-        self.channel, self._ready = self._ready or Channel(self.spec, self.stdout, self.stderr), None
+        self.channel, self._ready = self._ready or self._launch(), None
         try:
-            if self.spec.sealed:
-                self._send({"op": "install", "modules": [
-                    {"module": m.module, "file": m.file, "code": base64.b64encode(m.code).decode()}
-                    for m in self.spec.sealed]}, f"import {self.module}")
+            # One request before the student's code is imported: the chapter files (which travel
+            # over the pipe, so a worker can start before they are known), and the sealed modules.
+            self._send({"op": "prepare", "student_files": list(self.spec.student_files),
+                        "files": {name: base64.b64encode(data).decode() for name, data in self.spec.files},
+                        "modules": [{"module": m.module, "file": m.file, "code": base64.b64encode(m.code).decode()}
+                                    for m in self.spec.sealed]}, f"import {self.module}")
             handle = self._send({"op": "import", "module": self.module}, f"import {self.module}")
         except StudentFault as fault:
             self._import_fault = fault
@@ -277,7 +329,7 @@ class Session:
                                               call=f"import {self.module}")
             self.channel.kill()
             raise self._import_fault
-        self._module = Remote(self, handle._handle, "module", label="")
+        self._module = Remote(self, handle._handle, "module", label="", calls=handle._calls)
 
     def close(self) -> None:
         for channel in (self.channel, self._ready):
@@ -328,7 +380,20 @@ class Session:
         if remote._session is not self or remote._generation != self.generation:
             raise StudentCrash("this object was lost when the worker restarted after an earlier failure",
                                call=self.last_call)
+        if remote._handle is None:  # a Method used as a value: looked up now, as it would have been
+            remote._resolve()
         return remote._handle
+
+    def note_calls(self, kind: Any, calls: Any) -> dict[str, str]:
+        """The callable names the worker reported for a handle (with `calls`, or by its class's
+        number `kind`, reported before); checked, since nothing the worker says is trusted."""
+        if type(calls) is dict and len(calls) <= 500 and all(
+                type(k) is str and k.isidentifier() and type(v) is str and len(v) <= 80 for k, v in calls.items()):
+            calls = {k: v for k, v in calls.items()}
+            if type(kind) is int:
+                self._kinds[self.generation, kind] = calls
+            return calls
+        return self._kinds.get((self.generation, kind), NO_CALLS) if type(kind) is int else NO_CALLS
 
     def get(self, remote: Remote, name: str) -> Any:
         label = f"{remote._label}.{name}" if remote._label else name
@@ -360,14 +425,14 @@ class Session:
         return self._send({"op": "fetch", "target": self.handle_of(remote)}, f"fetch({remote._label})")
 
     def call(self, remote: Remote, name: str | None, args: tuple, kwargs: dict) -> Any:
-        label = remote._label if name is None else f"{remote._label}.{name}"
+        label = remote._label if name is None else f"{remote._label}.{name}" if remote._label else name
         message = {"op": "call", "target": self.handle_of(remote), "name": name,
                    "args": encode(list(args), self), "kwargs": encode(dict(kwargs), self)["d"]}
         return self._send(message, describe_call(label, args, kwargs))
 
     def _send(self, message: dict, description: str) -> Any:
         self.last_call = description
-        if message["op"] not in ("import", "install"):
+        if message["op"] not in ("import", "prepare"):
             self.module_proxy()  # restart the worker first if an earlier test killed it
         assert self.channel is not None
         remaining = self.deadline - time.monotonic()
@@ -420,7 +485,10 @@ class StudentModule:
     def __getattr__(self, name: str) -> Any:
         if name.startswith("__"):
             raise AttributeError(name)
-        return self._session.get(self._session.module_proxy(), name)
+        module = self._session.module_proxy()
+        if name in module._calls:  # a function or class of the chapter: called in one request
+            return Method(module, name, module._calls[name])
+        return self._session.get(module, name)
 
     def __repr__(self) -> str:
         return f"<student module {self._session.module}>"

@@ -145,6 +145,7 @@ def serve(key: str) -> None:
     import time
 
     from . import warm
+    from .prepared import serve as prepared
 
     base = private_folder(create=True)
     if base is None:
@@ -162,7 +163,9 @@ def serve(key: str) -> None:
     idle = float(os.environ.get(IDLE_ENV, IDLE_SECONDS))
     judges: dict[int, socket.socket | None] = {}   # judge pid -> its client's connection (None: gone)
     last = time.monotonic()
-    try:
+
+    def loop() -> None:
+        nonlocal last
         while judges or time.monotonic() - last < idle:
             waiting = [listener, wakeup_r, *filter(None, judges.values())]
             readable, _, _ = select.select(waiting, [], [], max(0.1, idle - (time.monotonic() - last)))
@@ -174,6 +177,9 @@ def serve(key: str) -> None:
             if listener in readable:
                 last = time.monotonic()
                 _accept(listener, judges, wakeup_r, wakeup_w)
+
+    try:
+        prepared(loop)  # each judge forked with the hidden tests' pytest session collected already
     finally:
         path.unlink(missing_ok=True)
 

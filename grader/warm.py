@@ -39,7 +39,7 @@ from typing import Any, Iterator
 COURSE_ENV = "GRADE_WARM_COURSE"   # a course.yaml the server pre-loads, reference included
 PR_SET_PDEATHSIG = 1
 PRELOAD = ("pytest", "yaml", "jinja2", "click", "grader.cli", "grader.grading", "grader.runner", "grader.plugin",
-           "grader.diagnosis", "grader.report.writer", "grader.report.html", "grader.report.text",
+           "grader.prepared", "grader.diagnosis", "grader.report.writer", "grader.report.html", "grader.report.text",
            "grader.release.source", "grader.batch.judge")
 
 
@@ -126,9 +126,17 @@ def _send(message: dict[str, Any]) -> None:
 
 
 def serve() -> None:
-    """Read judge requests on stdin until it closes; fork one judge per request."""
+    """Read judge requests on stdin until it closes; fork one judge per request, each with the
+    hidden tests' pytest session configured and collected already (grader/prepared.py)."""
+    from .prepared import serve as prepared
+
     _die_with_parent()
+    sys.stdout = sys.stderr  # file descriptor 1 is the control channel: nothing else may write there
     preload()
+    prepared(_serve_requests)
+
+
+def _serve_requests() -> None:
     wakeup_r, wakeup_w = os.pipe()
     os.set_blocking(wakeup_w, False)
     signal.set_wakeup_fd(wakeup_w)

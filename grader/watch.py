@@ -23,6 +23,9 @@ from .scorecard import Scorecard
 REFRESH_SECONDS = 1       # how often an open scorecard reloads itself while watch runs
 CLEAR = "\x1b[H\x1b[2J"   # cursor home, clear screen: the latest result replaces the one before
 MAX_CHANGES = 8           # criteria listed by name in "changed: ..."
+# A save is graded once no further change came for this long: an editor's save is a burst of
+# events within a few milliseconds, and every millisecond here is one the student waits.
+STEP_MS = 5
 
 
 @dataclass(frozen=True)
@@ -85,19 +88,25 @@ def watch(course: Course, reference: ReferenceSource, chapters: Iterable[int], o
     import watchfiles
 
     from .grading import grade
+    from .prepared import serve
+    from .sandbox.standby import Standby
     from .terminal import render_terminal
     from .report.writer import write_reports
 
     plan = watched(course, chapters, options.integrated)
     _warm_up(course, reference)
     card: Scorecard | None = None
+    # Each grading's workers are started, confined and waiting before the save that needs them;
+    # each is used by one grading only.
+    standby = Standby()
 
     def run(numbers: tuple[int, ...], why: str) -> None:
         nonlocal card
         started = time.monotonic()
         try:
             latest = grade(course=course, reference=reference, submission=options.submission, chapters=list(numbers),
-                           sandbox=options.sandbox, integrated=options.integrated, seed=options.seed)
+                           sandbox=options.sandbox, integrated=options.integrated, seed=options.seed,
+                           standby=standby)
         except GraderError as error:
             show(_screen(options, plan, [f"grade: error: {error}"], None, why, started, render_terminal))
             return
@@ -105,19 +114,24 @@ def watch(course: Course, reference: ReferenceSource, chapters: Iterable[int], o
         card = merge(card, latest, plan.chapters)
         write_reports(card, options.report_dir, ("html",), refresh=REFRESH_SECONDS)
         show(_screen(options, plan, moved, card, why, started, render_terminal))
+        standby.refill()
 
-    try:
+    def loop() -> None:
         run(plan.chapters, "first run")
         names = set(plan.regrade)
         for batch in watchfiles.watch(options.submission, watch_filter=lambda _, path: Path(path).name in names,
-                                      debounce=400, step=20, stop_event=stop, recursive=False):
+                                      debounce=400, step=STEP_MS, stop_event=stop, recursive=False):
             saved = sorted({Path(path).name for _, path in batch})
             numbers = plan.affected(saved)
             if numbers:
                 run(numbers, f"{', '.join(saved)} saved")
+
+    try:
+        serve(loop)  # every grading runs in one pytest session, collected before the first
     except KeyboardInterrupt:
         pass
     finally:
+        standby.close()
         if card is not None:  # the pages stop reloading once nobody rewrites them
             write_reports(card, options.report_dir, ("html",))
     return card

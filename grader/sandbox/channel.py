@@ -93,9 +93,16 @@ class WorkerSpec:
     cpu_seconds: int
     memory_bytes: int
     sealed: tuple[SealedModule, ...] = ()  # installed, in this order, before the chapter is imported
+    files: tuple[tuple[str, bytes], ...] = ()  # written into its folder by the worker, before that
     file_bytes: int = 16 << 20     # largest file it may write
     open_files: int = 64
     disk_bytes: int = 64 << 20     # bwrap tier: size of the tmpfs that is its only writable folder
+
+    @property
+    def launch_key(self) -> tuple:
+        """What a worker's launch depends on: two specs with the same key can use the same kind of
+        worker, started before its files and modules are known (grader/sandbox/standby.py)."""
+        return (self.tier, self.cpu_seconds, self.memory_bytes, self.file_bytes, self.open_files, self.disk_bytes)
 
 
 def _scrubbed_env(workdir: str) -> dict[str, str]:
@@ -145,6 +152,13 @@ class Channel:
         self.alive = True
         self.last_cpu: float | None = None  # CPU seconds of the last request that was measured
 
+    def adopt(self, stdout: Capture, stderr: Capture) -> None:
+        """Capture the worker's output into these buffers from now on: a worker started ahead of
+        need passes to the session that uses it (nothing of the student's has run before)."""
+        self.stdout, self.stderr = stdout, stderr
+        out, err = self.process.stdout.fileno(), self.process.stderr.fileno()
+        self._streams = {fd: (stdout if fd == out else stderr) for fd in self._streams}
+
     def request(self, message: dict, timeout: float, cpu_limit: float | None = None) -> dict:
         """Send one request and wait at most `timeout` seconds for its answer (and, given
         `cpu_limit`, let the worker use at most that many seconds of CPU on it)."""
@@ -156,7 +170,7 @@ class Channel:
     def receive(self, timeout: float, outgoing: bytes = b"", cpu_limit: float | None = None) -> dict:
         """Write `outgoing`, then wait at most `timeout` seconds for the next answer line."""
         deadline = time.monotonic() + max(0.0, timeout)
-        unsent = memoryview(outgoing)
+        unsent = self._write(memoryview(outgoing))  # most requests fit the pipe: no select() before
         watch = CpuWatch(self.process.pid, cpu_limit) if cpu_limit is not None else None
         while True:
             line = self._next_line()
@@ -177,15 +191,23 @@ class Channel:
             wait = min(remaining, watch.until_next_look()) if watch else remaining
             ready_r, ready_w, _ = select.select(readers, writers, [], wait)
             if ready_w:
-                try:
-                    unsent = unsent[os.write(self._request_w, unsent):]
-                except BrokenPipeError:
-                    unsent = memoryview(b"")
+                unsent = self._write(unsent)
             for fd in ready_r:
                 if fd == self._response_r:
                     self._read_response()
                 else:
                     self._read_stream(fd)
+
+    def _write(self, unsent: memoryview) -> memoryview:
+        """Write what the request pipe takes now; the rest, to be written when select() says so."""
+        if not unsent:
+            return unsent
+        try:
+            return unsent[os.write(self._request_w, unsent):]
+        except BlockingIOError:
+            return unsent
+        except BrokenPipeError:  # the worker is gone: the response pipe's end says why
+            return memoryview(b"")
 
     def _parse(self, line: bytes) -> dict:
         """One answer line as JSON, refusing lines that would cost the judge much memory."""
@@ -227,7 +249,11 @@ class Channel:
     def _drain_streams(self) -> None:
         # The worker flushes its prints before answering, so they already sit in the pipes.
         # Bounded, because a thread the student started may still be printing.
-        for fd in list(self._streams):
+        if not self._streams:
+            return
+        # One select() instead of a read per stream: most answers come with nothing printed.
+        ready, _, _ = select.select(list(self._streams), [], [], 0)
+        for fd in ready:
             budget = 1 << 20
             while budget > 0 and fd in self._streams:
                 read = self._read_stream(fd)

@@ -24,7 +24,6 @@ import json
 import marshal
 import math
 import os
-import platform
 import resource
 import struct
 import sys
@@ -61,21 +60,62 @@ def type_name(value):
     return plain_text(_type_name_of(type(value)), 80)
 
 
+_function_type = type(plain_text)
+_module_type = type(sys)
+_class_dict = type.__dict__["__dict__"].__get__
+_class_mro = type.__dict__["__mro__"].__get__
+_module_dict = _module_type.__dict__["__dict__"].__get__
+MAX_CALLS = 500             # names listed as callable for one object
+
+
+def callable_names(value):
+    """{name: type name} of what `value.name(...)` will most likely call: the functions and classes
+    of a module, the functions of an object's class. Read from the dictionaries themselves, so no
+    student code runs (no descriptor, no __getattr__). The judge then sends such a call as one
+    request, which looks the name up and calls it, exactly as a lookup and a call would."""
+    if type(value) is _module_type:
+        items = list(_module_dict(value).items())
+    else:
+        items = [item for klass in reversed(_class_mro(type(value))) for item in _class_dict(klass).items()
+                 if type(item[1]) is _function_type]
+    names = {}
+    for name, member in items:
+        if type(name) is str and not name.startswith("_") and len(name) <= 100:
+            if type(member) is _function_type:
+                names[name] = "function" if type(value) is _module_type else "method"
+            elif issubclass(type(member), type):
+                names[name] = "type"
+    return dict(list(names.items())[:MAX_CALLS])
+
+
 class Encoder:
     """Turns a value into tagged JSON, keeping non-data objects behind handles.
 
     Only exact built-in types are looked into, so no student code runs while encoding.
     """
 
-    def __init__(self, handles):
+    def __init__(self, handles, kinds=None):
         self.handles = handles
+        self.kinds = {} if kinds is None else kinds   # id(class) -> (class, its number), once named
         self.items = 0
         self.size = 0  # a rough count of the bytes the JSON will take
 
     def handle(self, value):
         key = len(self.handles)
         self.handles[key] = value
-        return {"h": key, "type": type_name(value)}
+        answer = {"h": key, "type": type_name(value)}
+        try:
+            if type(value) is _module_type:
+                answer["calls"] = callable_names(value)
+            elif id(type(value)) in self.kinds:  # by id: hashing a class could run its metaclass's code
+                answer["k"] = self.kinds[id(type(value))][1]
+            else:  # a class's names are sent once; later handles name the class by number
+                answer["calls"] = callable_names(value)
+                answer["k"] = len(self.kinds)
+                self.kinds[id(type(value))] = (type(value), answer["k"])  # kept: its id stays its own
+        except Exception:
+            answer.pop("calls", None)   # a hostile class: its calls simply take two requests
+        return answer
 
     def count(self, size, depth):
         self.items += 1
@@ -241,9 +281,9 @@ def set_no_new_privs():
 
 def install_seccomp():
     """Install the filter; returns a note on what was done."""
-    table = SYSCALLS.get(platform.machine())
+    table = SYSCALLS.get(os.uname().machine)
     if table is None or sys.byteorder != "little":
-        return f"no seccomp filter for {platform.machine()}"
+        return f"no seccomp filter for {os.uname().machine}"
     program = seccomp_program(table)
 
     class SockFprog(ctypes.Structure):
@@ -452,18 +492,33 @@ class StandIn:
         return copy.deepcopy(self.answers[min(len(self.calls), len(self.answers)) - 1])
 
 
+def write_files(folder, files):
+    """Write the chapter files the judge sent into this worker's own folder. They travel over the
+    pipe so that a worker can be started and confined before anyone knows what it will grade."""
+    for name, data in files.items():
+        if type(name) is not str or not name.endswith(".py") or "/" in name or name.startswith("."):
+            raise ValueError(f"not a chapter file name: {name!r}")
+        with open(os.path.join(folder, name), "wb") as handle:
+            handle.write(base64.b64decode(data))
+
+
 class Worker:
     def __init__(self, student_files, folder="."):
         self.folder = folder  # where sealed modules say they sit
         self.handles = {}
+        self.kinds = {}
         self.student_files = set(student_files)
 
     def perform(self, request):
         op = request["op"]
         if op == "import":
             return importlib.import_module(request["module"])
-        if op == "install":
-            sys.meta_path.insert(0, SealedFinder(self.folder, request["modules"]))
+        if op == "prepare":  # the judge's, before any student code: files, their names, sealed modules
+            write_files(self.folder, request.get("files", {}))
+            self.student_files.update(request.get("student_files", []))
+            importlib.invalidate_caches()
+            if request.get("modules"):
+                sys.meta_path.insert(0, SealedFinder(self.folder, request["modules"]))
             return None
         if op == "keep":
             return decode(request["value"], self.handles)
@@ -493,7 +548,7 @@ class Worker:
             value = self.perform(request)
         except BaseException as error:  # SystemExit and KeyboardInterrupt are answers too
             return {"id": ident, "raised": describe_error(error, self.student_files)}
-        encoder = Encoder(self.handles)
+        encoder = Encoder(self.handles, self.kinds)
         if request["op"] in ("keep", "stand_in"):  # the judge wants a handle to what it placed here
             return {"id": ident, "value": encoder.handle(value)}
         try:
