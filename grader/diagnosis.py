@@ -33,6 +33,7 @@ import pytest
 
 from .course import Course, Mistake
 from .mistakes import Bank, load_bank
+from .mistakes.generated import generate_bank, name_generated
 from .mistakes.local import LocalSession, load_chapter
 from .outcomes import GRADER_FAULT, Diagnosis, TestOutcome
 from .remote import StudentModule
@@ -135,9 +136,19 @@ def explain(outcomes: Iterable[TestOutcome], replayable: set[str],
 def replay_chapter(replays: list[Replay], mistake: Mistake, source: str, course: Course, *, seed: int,
                    classify: Callable[[BaseException], dict]) -> dict[str, tuple]:
     """Run the replayable tests, in order, against `mistake`; nodeid -> signature of each ending."""
-    chapter = course.chapter(mistake.chapter)
+    return replay_source(replays, source, course, mistake.chapter, label=f"mistake {mistake.id}", seed=seed,
+                         classify=classify)
+
+
+def replay_source(replays: list[Replay], source: str, course: Course, number: int, *, label: str, seed: int,
+                  classify: Callable[[BaseException], dict],
+                  until: Mapping[str, tuple] | None = None) -> dict[str, tuple]:
+    """Run the replayable tests, in order, against chapter `number` written as `source`; nodeid ->
+    signature of each ending. With `until`, stop at the first test that ends otherwise than
+    `until` says (a candidate that already differs from the student cannot explain them)."""
+    chapter = course.chapter(number)
     load = lambda: load_chapter(source, file=chapter.file, module=chapter.module, reference=course.reference,
-                                label=f"mistake {mistake.id}")
+                                label=label)
     session = LocalSession(load, module=chapter.module, file=chapter.file,
                            request_timeout=min(REQUEST_SECONDS, chapter.limits.request_timeout),
                            budget=MISTAKE_SECONDS)
@@ -152,6 +163,8 @@ def replay_chapter(replays: list[Replay], mistake: Mistake, source: str, course:
             arguments = {name: rng if name == "rng" else bound[name] if name in bound else replay.arguments[name]
                          for name in replay.names}
             results[replay.nodeid] = _run(replay, arguments, session, classify)
+            if until is not None and results[replay.nodeid] != until.get(replay.nodeid):
+                break
     finally:
         session.close()
     return results
@@ -204,9 +217,55 @@ def diagnose(course: Course, replays: list[Replay], outcomes: list[TestOutcome],
         for criterion, ids in explain(mine, {r.nodeid for r in replayable}, replayed).items():
             named[(number, criterion)] = ids
     guide = _guide(course)
-    return [replace(o, diagnosis=tuple(_diagnosis(bank.get(i), guide) for i in named[(o.chapter, o.criterion)]))
-            if (o.chapter, o.criterion) in named and o.status != "passed" else o
+    found = {key: tuple(_diagnosis(bank.get(i), guide) for i in ids) for key, ids in named.items()}
+    # The hand-written bank's prose wins: the generated bank speaks only where it named nothing.
+    for number in sorted(failing - {chapter for chapter, _ in named}):
+        if time.monotonic() - started > TOTAL_SECONDS:
+            break
+        mine = [o for o in outcomes if o.chapter == number]
+        for criterion, found_here in _from_generated(course, replays, mine, number, seed=seed, classify=classify,
+                                                     deadline=started + TOTAL_SECONDS, guide=guide).items():
+            found[(number, criterion)] = (found_here,)
+    return [replace(o, diagnosis=found[(o.chapter, o.criterion)])
+            if (o.chapter, o.criterion) in found and o.status != "passed" else o
             for o in outcomes]
+
+
+def _from_generated(course: Course, replays: list[Replay], mine: list[TestOutcome], number: int, *, seed: int,
+                    classify: Callable[[BaseException], dict], deadline: float,
+                    guide: str) -> dict[str, Diagnosis]:
+    """criterion -> what the generated mutants of chapter `number` say about its failures: the
+    mutants that end every replayed test of the chapter as the student's run did, named only as
+    far as they agree (grader/mistakes/generated.py). Nothing when the time runs out first: a
+    mutant left untried could have disagreed."""
+    ran = {o.nodeid: outcome_signature(o) for o in mine if o.status != "skipped"}
+    replayable = [r for r in replays if r.chapter == number and r.test is not None and r.nodeid in ran]
+    failing = {o.criterion for o in mine if diagnosable(o) and o.nodeid in {r.nodeid for r in replayable}}
+    candidates = [g for g in generate_bank(course) if g.part.chapter == number]
+    if not failing or not candidates:
+        return {}
+    expected = {r.nodeid: ran[r.nodeid] for r in replayable}
+    explaining = []
+    for mutant in candidates:
+        if time.monotonic() > deadline:
+            return {}
+        results = replay_source(replayable, mutant.source, course, number, label=f"mutant {mutant.id}", seed=seed,
+                                classify=classify, until=expected)
+        if results == expected:
+            explaining.append(mutant)
+    said = name_generated(explaining, lesson=_lesson(course, number), guide=guide)
+    return {criterion: said for criterion in sorted(failing)} if said else {}
+
+
+def _lesson(course: Course, number: int) -> str:
+    """The course guide's section of chapter `number` ("Chapter 3 — the forward pass")."""
+    guide = course.exercises / "README.md"
+    try:
+        text = guide.read_text(encoding="utf-8")
+    except OSError:
+        return ""
+    heading = re.search(rf"^#+\s*(Chapter {number}\b.*?)\s*$", text, re.MULTILINE)
+    return heading.group(1) if heading else ""
 
 
 def _guide(course: Course) -> str:

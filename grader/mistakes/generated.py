@@ -1,0 +1,260 @@
+"""The generated bank: mutants of every student part of the reference, each placed on a concept of
+concepts.yaml and phrased from that concept and the kind of change (pure, but for reading files).
+
+Two families of change. The self-test's first-order operators (grader/selftest/operators.py:
+swapped operators, constants + 1, a dropped minus or `not`, a[i][j] -> a[j][i], min <-> max,
+`return None`), so that every mutant `grade selftest --mutants` kills can also be recognised; and
+three kinds of slip those operators cannot make but students do: a call left out (`relu(z)` ->
+`z`, the activation forgotten), an operand left out (`w . x + b` -> `w . x`, the bias forgotten;
+`total / n` -> `total`, a sum for a mean), one stored value read for another (`self.z_values` for
+`self.outputs`), and a list rebound where it should change in place (`row[:] = ...` -> `row = ...`).
+The latter are diagnosis candidates only: the mutation score counts the first family.
+"""
+
+from __future__ import annotations
+
+import ast
+import functools
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+from ..course import Course
+from ..errors import CourseError
+from ..outcomes import Diagnosis
+from ..selftest.operators import ARITHMETIC, _Text, apply, mutations_of
+from ..selftest.parts import Part, functions_of, span, student_parts
+from .concepts import Concept, concept_at, load_concepts, regions_of
+
+# The operators whose change reads "uses X where Y is meant".
+_SWAP = "swap"
+
+
+@dataclass(frozen=True)
+class Generated:
+    """One generated mutant: a reference chapter with one small change inside a student part."""
+
+    id: str              # "<part>@<line within the part>:<column> <change>", as the self-test's ids
+    part: Part
+    kind: str            # what sort of change: swap, sign, not, index, return, call, operand, name, rebind
+    old: str             # the code as the reference has it
+    new: str             # the code as the mutant has it
+    concept: Concept | None
+    source: str          # the whole mutated chapter
+
+    @property
+    def change(self) -> str:
+        """Two mutants with the same change did the same thing to their concept."""
+        return f"{self.kind}: {self.old} -> {self.new}"
+
+
+@dataclass(frozen=True)
+class _Change:
+    kind: str
+    old: str
+    new: str
+    start: int           # the focus of the change: the code it is about, for the concept
+    end: int
+    edits: tuple[tuple[int, int, str], ...]
+
+
+def phrase(mutant: Generated) -> str:
+    """What the student probably did, in the lesson's terms."""
+    concept = mutant.concept.text if mutant.concept else f"`{mutant.part.name}`"
+    old, new = f"`{mutant.old}`", f"`{mutant.new}`"
+    return {
+        "sign": f"The sign of {concept} seems to be flipped: its minus is missing ({new} for {old}).",
+        "not": f"{_capital(concept)} seems to be inverted: its `not` is missing.",
+        "index": f"{_capital(concept)} seems to use the rows where the columns are meant ({new} for {old}).",
+        "return": f"{_capital(concept)} seems never to be returned: the function returns None.",
+        "call": f"{_capital(concept)} seems to leave out {old.rstrip('`')}(…)`.",
+        "operand": f"{_capital(concept)} seems to be missing: {old} is left out.",
+        "rebind": f"{_capital(concept)} seems to rebind {new} to a new list instead of changing {old} in place.",
+    }.get(mutant.kind, f"{_capital(concept)} seems to use {new} where {old} is meant.")
+
+
+def _capital(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+# --- generating ---------------------------------------------------------------------------------
+
+def generate_bank(course: Course) -> tuple[Generated, ...]:
+    """Every generated mutant of every student part, each with its concept (None where the part's
+    annotations leave the change uncovered: tests/test_concepts.py requires that never happens).
+    Cached per course and file contents: a warm judge diagnoses many gradings."""
+    files = [course.root / "concepts.yaml", *(course.reference / c.file for c in course.chapters),
+             *(course.exercises / c.file for c in course.chapters)]
+    stamp = tuple((str(f), f.stat().st_mtime_ns if f.is_file() else 0) for f in files)
+    return _cached(course, stamp)
+
+
+@functools.lru_cache(maxsize=4)
+def _cached(course: Course, stamp: tuple) -> tuple[Generated, ...]:
+    del stamp  # part of the cache key only
+    return generate_for(course)
+
+
+def generate_for(course: Course, parts: tuple[Part, ...] | None = None) -> tuple[Generated, ...]:
+    """The generated mutants of `parts` (default: every student part)."""
+    concepts = load_concepts(course.root)
+    found: list[Generated] = []
+    sources: dict[str, str] = {}
+    for part in parts if parts is not None else student_parts(course):
+        if part.file not in sources:
+            sources[part.file] = _read(course.reference / part.file)
+        found += _of_part(sources[part.file], part, concepts, f"{course.reference.name}/{part.file}")
+    return tuple(found)
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise CourseError(f"{path}: the reference chapter cannot be read ({error})") from None
+
+
+def _of_part(source: str, part: Part, concepts: tuple[Concept, ...], label: str) -> list[Generated]:
+    function = functions_of(ast.parse(source)).get(part.name)
+    if function is None:
+        raise CourseError(f"{label}: {part.name} is a student part but the reference does not define it")
+    regions = regions_of(source, part.name, concepts, label=label) if any(c.part == part.name for c in concepts) else ()
+    first = span(source, part.name)[0]
+    text = _Text(source)
+    found, seen = [], {source}
+    for change in (*_first_order(text, function), *_slips(text, function)):
+        mutant = _edited(source, change.edits)
+        if mutant in seen or not _compiles_differently(source, mutant):
+            continue
+        seen.add(mutant)
+        line, column = _position(text, change.start)
+        found.append(Generated(f"{part.name}@{line - first}:{column} {change.old} -> {change.new}", part,
+                               change.kind, change.old, change.new, concept_at(regions, change.start, change.end),
+                               mutant))
+    return found
+
+
+def _edited(source: str, edits: tuple[tuple[int, int, str], ...]) -> str:
+    for start, end, text in sorted(edits, reverse=True):
+        source = source[:start] + text + source[end:]
+    return source
+
+
+def _compiles_differently(source: str, mutant: str) -> bool:
+    try:
+        return ast.dump(ast.parse(mutant)) != ast.dump(ast.parse(source))
+    except SyntaxError:
+        return False
+
+
+def _position(text: _Text, offset: int) -> tuple[int, int]:
+    line = max(i for i, s in enumerate(text.starts) if s <= offset) + 1
+    return line, offset - text.starts[line - 1]
+
+
+def _first_order(text: _Text, function: ast.FunctionDef) -> Iterator[_Change]:
+    """The self-test's mutations, with what each changed and the kind of change."""
+    for mutation in mutations_of(text.source, function):
+        (start, end, new), *_ = sorted((e.start, e.end, e.text) for e in mutation.edits)
+        old = text.source[start:end]
+        operator = mutation.operator
+        if operator.startswith("drop "):
+            kind = "sign" if operator == "drop -" else "not"
+            old, new = text.source[start:_operand_end(text, start)], text.source[end:_operand_end(text, start)]
+            yield _Change(kind, old, new, start, start + len(old), ((start, end, ""),))
+            continue
+        kind = {"a[i][j] -> a[j][i]": "index", "return X -> return None": "return"}.get(operator, _SWAP)
+        yield _Change(kind, old, new, start, end, ((start, end, new),))
+
+
+def _operand_end(text: _Text, start: int) -> int:
+    """The end of the unary expression that begins at `start`."""
+    for node in ast.walk(ast.parse(text.source)):
+        if isinstance(node, ast.UnaryOp) and text.begin(node) == start:
+            return text.finish(node)
+    return start
+
+
+def _slips(text: _Text, function: ast.FunctionDef) -> Iterator[_Change]:
+    """Calls, operands and stored values left out or mixed up, and lists rebound (see the module
+    docstring)."""
+    attributes = sorted({n.attr for n in ast.walk(function) if _self_attribute(n) and isinstance(n.ctx, ast.Load)
+                         and not _called(function, n)})
+    for node in ast.walk(function):
+        if isinstance(node, ast.Call) and node.args and not isinstance(node.args[0], ast.Starred):
+            name = text.segment(node.func)
+            yield _Change("call", name, text.segment(node.args[0]), text.begin(node), text.finish(node),
+                          ((text.begin(node), text.finish(node), text.segment(node.args[0])),))
+        elif isinstance(node, ast.BinOp) and type(node.op) in ARITHMETIC:
+            yield from _operands(text, node)
+        elif _self_attribute(node) and isinstance(node.ctx, ast.Load) and not _called(function, node):
+            for other in attributes:
+                if other != node.attr:
+                    yield _Change("name", f"self.{node.attr}", f"self.{other}", text.begin(node), text.finish(node),
+                                  ((text.begin(node), text.finish(node), f"self.{other}"),))
+        elif isinstance(node, ast.Assign) and len(node.targets) == 1 and _whole_slice(node.targets[0]):
+            target = node.targets[0]
+            name = text.segment(target.value)
+            yield _Change("rebind", f"{name}[:]", name, text.begin(target), text.finish(target),
+                          ((text.begin(target), text.finish(target), name),))
+
+
+def _operands(text: _Text, node: ast.BinOp) -> Iterator[_Change]:
+    """`a op b` -> `a`, and -> `b` where the operation commutes: the focus is what was left out."""
+    symbol = ARITHMETIC[type(node.op)][1]
+    at = text.symbol(node.left, node.right, symbol)
+    whole = (text.begin(node), text.finish(node))
+    dropped = text.source[at:whole[1]]
+    yield _Change("operand", dropped, text.segment(node.left), at, whole[1],
+                  ((whole[0], whole[1], text.segment(node.left)),))
+    if isinstance(node.op, (ast.Add, ast.Mult)):
+        dropped = text.source[whole[0]:at + len(symbol)]
+        yield _Change("operand", dropped, text.segment(node.right), whole[0], at + len(symbol),
+                      ((whole[0], whole[1], text.segment(node.right)),))
+
+
+def _self_attribute(node: ast.AST) -> bool:
+    return isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "self"
+
+
+def _called(function: ast.FunctionDef, attribute: ast.Attribute) -> bool:
+    """Whether `self.x` is used as a method (`self.x(...)`), which no stored value can stand for."""
+    return any(isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and n.func.attr == attribute.attr
+               and _self_attribute(n.func) for n in ast.walk(function))
+
+
+def _whole_slice(target: ast.AST) -> bool:
+    return (isinstance(target, ast.Subscript) and isinstance(target.slice, ast.Slice)
+            and target.slice.lower is None and target.slice.upper is None and target.slice.step is None)
+
+
+# --- naming (pure) ------------------------------------------------------------------------------
+
+WHY = ("A copy of the reference with only such a change gives exactly your answers on every check of this "
+       "chapter that could be replayed ({count} of the generated variants of the chapter's student parts do).")
+
+
+def name_generated(explaining: list[Generated], *, lesson: str, guide: str) -> Diagnosis | None:
+    """What the mutants that reproduce a student's failures let the scorecard say, and no more:
+    the concept and the kind of change when they all agree on both; the concept alone when they
+    agree only on it; the part alone when they agree only on that; nothing when they disagree."""
+    if not explaining:
+        return None
+    first = explaining[0]
+    concepts = {g.concept.id if g.concept else None for g in explaining}
+    parts = {g.part.name for g in explaining}
+    why = WHY.format(count=len(explaining))
+    if len(concepts) == 1 and None not in concepts:
+        concept = first.concept
+        title = f"{first.part.name}: {concept.text}"
+        if len({g.change for g in explaining}) == 1:
+            return Diagnosis(f"concept:{concept.id}", title, phrase(first), why, lesson, guide)
+        return Diagnosis(f"concept:{concept.id}", title,
+                         f"The mistake seems to be in {concept.text} (in `{first.part.name}`): several different "
+                         f"changes there give exactly your answers.", why, lesson, guide)
+    if len(parts) == 1:
+        return Diagnosis(f"part:{first.part.name}", f"{first.part.name}",
+                         f"The mistake seems to be in `{first.part.name}`: changes in {len(concepts)} different "
+                         f"places of it give exactly your answers, so the diagnosis cannot say which.",
+                         why, lesson, guide)
+    return None
