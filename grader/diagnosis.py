@@ -253,7 +253,8 @@ def _from_generated(course: Course, replays: list[Replay], mine: list[TestOutcom
                                 classify=classify, until=expected)
         if results == expected:
             explaining.append(mutant)
-    said = name_generated(explaining, lesson=_lesson(course, number), guide=guide)
+    valued = any(o.actual is not None for o in mine if diagnosable(o) and o.nodeid in expected)
+    said = name_generated(explaining, lesson=_lesson(course, number), guide=guide, valued=valued)
     return {criterion: said for criterion in sorted(failing)} if said else {}
 
 

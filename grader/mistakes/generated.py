@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import ast
 import functools
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Iterator
 
@@ -161,7 +161,7 @@ def _first_order(text: _Text, function: ast.FunctionDef) -> Iterator[_Change]:
         if operator.startswith("drop "):
             kind = "sign" if operator == "drop -" else "not"
             old, new = text.source[start:_operand_end(text, start)], text.source[end:_operand_end(text, start)]
-            yield _Change(kind, old, new, start, start + len(old), ((start, end, ""),))
+            yield _Change(kind, old, new, start, end, ((start, end, ""),))   # the focus: the sign itself
             continue
         kind = {"a[i][j] -> a[j][i]": "index", "return X -> return None": "return"}.get(operator, _SWAP)
         yield _Change(kind, old, new, start, end, ((start, end, new),))
@@ -234,12 +234,17 @@ WHY = ("A copy of the reference with only such a change gives exactly your answe
        "chapter that could be replayed ({count} of the generated variants of the chapter's student parts do).")
 
 
-def name_generated(explaining: list[Generated], *, lesson: str, guide: str) -> Diagnosis | None:
+def name_generated(explaining: list[Generated], *, lesson: str, guide: str, valued: bool = True) -> Diagnosis | None:
     """What the mutants that reproduce a student's failures let the scorecard say, and no more:
     the concept and the kind of change when they all agree on both; the concept alone when they
-    agree only on it; the part alone when they agree only on that; nothing when they disagree."""
+    agree only on it; the part alone when they agree only on that; nothing when they disagree.
+    `valued`: some failure shows a wrong value. Failures that are all exceptions ("division by
+    zero") are weak evidence: changes in different places raise the same one, so they name the
+    part at most."""
     if not explaining:
         return None
+    if not valued:
+        explaining = [replace(g, concept=None) for g in explaining]
     first = explaining[0]
     concepts = {g.concept.id if g.concept else None for g in explaining}
     parts = {g.part.name for g in explaining}
