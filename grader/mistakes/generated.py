@@ -61,9 +61,9 @@ class _Change:
 def phrase(mutant: Generated) -> str:
     """What the student probably did, in the lesson's terms."""
     concept = mutant.concept.text if mutant.concept else f"`{mutant.part.name}`"
-    old, new = f"`{mutant.old}`", f"`{mutant.new}`"
+    old, new = f"`{_short(mutant.old)}`", f"`{_short(mutant.new)}`"
     return {
-        "sign": f"The sign of {concept} seems to be flipped: its minus is missing ({new} for {old}).",
+        "sign": f"In {concept}, a minus seems to be dropped, which flips a sign ({new} for {old}).",
         "not": f"{_capital(concept)} seems to be inverted: its `not` is missing.",
         "index": f"{_capital(concept)} seems to use the rows where the columns are meant ({new} for {old}).",
         "return": f"{_capital(concept)} seems never to be returned: the function returns None.",
@@ -71,6 +71,11 @@ def phrase(mutant: Generated) -> str:
         "operand": f"{_capital(concept)} seems to be missing: {old} is left out.",
         "rebind": f"{_capital(concept)} seems to rebind {new} to a new list instead of changing {old} in place.",
     }.get(mutant.kind, f"{_capital(concept)} seems to use {new} where {old} is meant.")
+
+
+def _short(code: str, limit: int = 48) -> str:
+    code = " ".join(code.split())
+    return code if len(code) <= limit else code[:limit - 1] + "…"
 
 
 def _capital(text: str) -> str:
