@@ -68,7 +68,7 @@ def test_failures_that_are_only_exceptions_name_no_concept(bank):
 
 def test_an_ambiguous_held_out_case_stays_silent():
     # pure: a student row that two candidates of different parts reproduce is named by neither
-    from grader.selftest.parts import Part
+    from grader.mutation.parts import Part
     from grader.mistakes.concepts import Concept
     from grader.mistakes.generated import Generated
     def gen(ident, part, concept):

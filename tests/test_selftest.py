@@ -16,7 +16,7 @@ import pytest
 from grader.course import load_course, parse_course
 from grader.errors import CourseError
 from grader.mistakes import load_bank
-from grader.selftest.parts import student_parts
+from grader.mutation.parts import student_parts
 from grader.selftest.plan import PART, REFERENCE, REPLAY, STARTERS, neighbour, plan_runs
 from grader.selftest.verdict import Graded, judge, mistake_row, variant_row
 from submissions import ROOT

@@ -14,6 +14,7 @@ import yaml
 from ..errors import CourseError
 
 CONCEPTS = "concepts.yaml"
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml where installed: 10 times faster
 
 
 @dataclass(frozen=True)
@@ -43,7 +44,7 @@ def load_concepts(root: Path) -> tuple[Concept, ...]:
     if not path.is_file():
         return ()
     try:
-        document = yaml.compose(path.read_text(encoding="utf-8"))
+        document = yaml.compose(path.read_text(encoding="utf-8"), Loader=_LOADER)
     except (OSError, yaml.YAMLError) as error:
         raise CourseError(f"{path}: cannot be read as YAML ({str(error).splitlines()[0]})") from None
     parts = _mapping_value(document, "concepts")

@@ -1,7 +1,7 @@
 """The generated bank: mutants of every student part of the reference, each placed on a concept of
 concepts.yaml and phrased from that concept and the kind of change (pure, but for reading files).
 
-Two families of change. The self-test's first-order operators (grader/selftest/operators.py:
+Two families of change. The self-test's first-order operators (grader/mutation/operators.py:
 swapped operators, constants + 1, a dropped minus or `not`, a[i][j] -> a[j][i], min <-> max,
 `return None`), so that every mutant `grade selftest --mutants` kills can also be recognised; and
 three kinds of slip those operators cannot make but students do: a call left out (`relu(z)` ->
@@ -22,8 +22,8 @@ from typing import Iterator
 from ..course import Course
 from ..errors import CourseError
 from ..outcomes import Diagnosis
-from ..selftest.operators import ARITHMETIC, _Text, apply, mutations_of
-from ..selftest.parts import Part, functions_of, span, student_parts
+from ..mutation.operators import ARITHMETIC, _Text, apply, changes_program, mutations_of
+from ..mutation.parts import Part, functions_of, span, student_parts
 from .concepts import Concept, concept_at, load_concepts, regions_of
 
 # The operators whose change reads "uses X where Y is meant".
@@ -84,20 +84,22 @@ def _capital(text: str) -> str:
 
 # --- generating ---------------------------------------------------------------------------------
 
-def generate_bank(course: Course) -> tuple[Generated, ...]:
-    """Every generated mutant of every student part, each with its concept (None where the part's
-    annotations leave the change uncovered: tests/test_concepts.py requires that never happens).
-    Cached per course and file contents: a warm judge diagnoses many gradings."""
+def generate_bank(course: Course, chapter: int | None = None) -> tuple[Generated, ...]:
+    """Every generated mutant of every student part (of `chapter` only, when given), each with its
+    concept (None where the part's annotations leave the change uncovered: tests/test_concepts.py
+    requires that never happens). Cached per course and file contents: a warm judge diagnoses many
+    gradings."""
     files = [course.root / "concepts.yaml", *(course.reference / c.file for c in course.chapters),
              *(course.exercises / c.file for c in course.chapters)]
     stamp = tuple((str(f), f.stat().st_mtime_ns if f.is_file() else 0) for f in files)
-    return _cached(course, stamp)
+    return _cached(course, stamp, chapter)
 
 
-@functools.lru_cache(maxsize=4)
-def _cached(course: Course, stamp: tuple) -> tuple[Generated, ...]:
+@functools.lru_cache(maxsize=16)
+def _cached(course: Course, stamp: tuple, chapter: int | None) -> tuple[Generated, ...]:
     del stamp  # part of the cache key only
-    return generate_for(course)
+    parts = tuple(p for p in student_parts(course) if chapter is None or p.chapter == chapter)
+    return generate_for(course, parts)
 
 
 def generate_for(course: Course, parts: tuple[Part, ...] | None = None) -> tuple[Generated, ...]:
@@ -126,10 +128,11 @@ def _of_part(source: str, part: Part, concepts: tuple[Concept, ...], label: str)
     regions = regions_of(source, part.name, concepts, label=label) if any(c.part == part.name for c in concepts) else ()
     first = span(source, part.name)[0]
     text = _Text(source)
+    original = ast.dump(function)
     found, seen = [], {source}
     for change in (*_first_order(text, function), *_slips(text, function)):
         mutant = _edited(source, change.edits)
-        if mutant in seen or not _compiles_differently(source, mutant):
+        if mutant in seen or not changes_program(original, mutant, function.lineno):
             continue
         seen.add(mutant)
         line, column = _position(text, change.start)
@@ -145,13 +148,6 @@ def _edited(source: str, edits: tuple[tuple[int, int, str], ...]) -> str:
     return source
 
 
-def _compiles_differently(source: str, mutant: str) -> bool:
-    try:
-        return ast.dump(ast.parse(mutant)) != ast.dump(ast.parse(source))
-    except SyntaxError:
-        return False
-
-
 def _position(text: _Text, offset: int) -> tuple[int, int]:
     line = max(i for i, s in enumerate(text.starts) if s <= offset) + 1
     return line, offset - text.starts[line - 1]
@@ -165,16 +161,17 @@ def _first_order(text: _Text, function: ast.FunctionDef) -> Iterator[_Change]:
         operator = mutation.operator
         if operator.startswith("drop "):
             kind = "sign" if operator == "drop -" else "not"
-            old, new = text.source[start:_operand_end(text, start)], text.source[end:_operand_end(text, start)]
+            stop = _operand_end(text, function, start)
+            old, new = text.source[start:stop], text.source[end:stop]
             yield _Change(kind, old, new, start, end, ((start, end, ""),))   # the focus: the sign itself
             continue
         kind = {"a[i][j] -> a[j][i]": "index", "return X -> return None": "return"}.get(operator, _SWAP)
         yield _Change(kind, old, new, start, end, ((start, end, new),))
 
 
-def _operand_end(text: _Text, start: int) -> int:
-    """The end of the unary expression that begins at `start`."""
-    for node in ast.walk(ast.parse(text.source)):
+def _operand_end(text: _Text, function: ast.FunctionDef, start: int) -> int:
+    """The end of the unary expression of `function` that begins at `start`."""
+    for node in ast.walk(function):
         if isinstance(node, ast.UnaryOp) and text.begin(node) == start:
             return text.finish(node)
     return start
