@@ -35,6 +35,7 @@ from .course import Course, Mistake
 from .mistakes import Bank, load_bank
 from .mistakes.generated import generate_bank, name_generated
 from .mistakes.local import LocalSession, load_chapter
+from .mistakes.rows import Row, Rows, Sequence, as_mapping, course_key, differs, open_rows, save
 from .outcomes import GRADER_FAULT, Diagnosis, TestOutcome
 from .remote import StudentModule
 
@@ -196,65 +197,98 @@ def diagnose(course: Course, replays: list[Replay], outcomes: list[TestOutcome],
     if not failing:
         return outcomes  # nothing to explain: the bank is not even read
     bank = bank or load_bank(course)
-    started = time.monotonic()
-    named: dict[tuple[int, str], tuple[str, ...]] = {}
+    deadline = time.monotonic() + TOTAL_SECONDS
+    key = course_key(course, seed)
+    guide = _guide(course)
+    found: dict[tuple[int, str], tuple[Diagnosis, ...]] = {}
     for number in sorted(failing):
         mine = [o for o in outcomes if o.chapter == number]
         ran = {o.nodeid for o in mine if o.status != "skipped"}
         replayable = [r for r in replays if r.chapter == number and r.test is not None and r.nodeid in ran]
-        criteria = {o.criterion for o in mine if diagnosable(o)}
-        candidates = [m for m in bank.of_chapter(number) if not m.harmless and criteria & set(m.caught_by)]
-        needed = [i for i, r in enumerate(replayable) if r.criterion in criteria]
-        if not candidates or not needed:
+        if not replayable:
             continue
-        replayable = replayable[:needed[-1] + 1]  # later tests cannot change these criteria's outcome
-        replayed = {}
-        for mistake in candidates:
-            if time.monotonic() - started > TOTAL_SECONDS:
-                break
-            replayed[mistake.id] = replay_chapter(replayable, mistake, bank.sources[mistake.id], course,
-                                                  seed=seed, classify=classify)
-        for criterion, ids in explain(mine, {r.nodeid for r in replayable}, replayed).items():
-            named[(number, criterion)] = ids
-    guide = _guide(course)
-    found = {key: tuple(_diagnosis(bank.get(i), guide) for i in ids) for key, ids in named.items()}
-    # The hand-written bank's prose wins: the generated bank speaks only where it named nothing.
-    for number in sorted(failing - {chapter for chapter, _ in named}):
-        if time.monotonic() - started > TOTAL_SECONDS:
-            break
-        mine = [o for o in outcomes if o.chapter == number]
-        for criterion, found_here in _from_generated(course, replays, mine, number, seed=seed, classify=classify,
-                                                     deadline=started + TOTAL_SECONDS, guide=guide).items():
-            found[(number, criterion)] = (found_here,)
+        rows = open_rows(Sequence(key, number, tuple(r.nodeid for r in replayable)))
+        step = Step(course, number, replayable, rows, seed, classify, deadline)
+        try:
+            named = {c: tuple(_diagnosis(bank.get(i), guide) for i in ids)
+                     for c, ids in _from_bank(step, bank, mine).items()}
+            # The hand-written bank's prose wins: the generated bank speaks only where it named nothing.
+            if not named:
+                named = {c: (d,) for c, d in _from_generated(step, mine, guide=guide).items()}
+        finally:
+            save(rows)  # what was replayed is kept, even when time ran out
+        found.update({(number, criterion): said for criterion, said in named.items()})
     return [replace(o, diagnosis=found[(o.chapter, o.criterion)])
             if (o.chapter, o.criterion) in found and o.status != "passed" else o
             for o in outcomes]
 
 
-def _from_generated(course: Course, replays: list[Replay], mine: list[TestOutcome], number: int, *, seed: int,
-                    classify: Callable[[BaseException], dict], deadline: float,
-                    guide: str) -> dict[str, Diagnosis]:
-    """criterion -> what the generated mutants of chapter `number` say about its failures: the
-    mutants that end every replayed test of the chapter as the student's run did, named only as
-    far as they agree (grader/mistakes/generated.py). Nothing when the time runs out first: a
-    mutant left untried could have disagreed."""
+@dataclass(frozen=True)
+class Step:
+    """One failing chapter's diagnosis: its replayable tests, their stored rows and the budget."""
+
+    course: Course
+    number: int
+    replayable: list[Replay]
+    rows: Rows
+    seed: int
+    classify: Callable[[BaseException], dict]
+    deadline: float
+
+    def row(self, ident: str, source: str, length: int, until: Row | None = None) -> Row | None:
+        """The candidate's endings of the first `length` tests (with `until`: as far as they agree
+        with it, or all of them), from the stored rows or replayed now; None when time is up."""
+        row = self.rows.get(ident)
+        if len(row) >= length or (until is not None and differs(row, until)):
+            return row
+        if time.monotonic() > self.deadline:
+            return None
+        tests = self.replayable[:length]
+        results = replay_source(tests, source, self.course, self.number, label=ident, seed=self.seed,
+                                classify=self.classify, until=None if until is None else as_mapping(self.rows.sequence, until))
+        endings = [results[r.nodeid] for r in tests if r.nodeid in results]
+        self.rows.put(ident, endings)
+        return tuple(endings)
+
+
+def _from_bank(step: Step, bank: Bank, mine: list[TestOutcome]) -> dict[str, tuple[str, ...]]:
+    """criterion -> the hand-bank mistakes that explain it (see `explain`)."""
+    criteria = {o.criterion for o in mine if diagnosable(o)}
+    candidates = [m for m in bank.of_chapter(step.number) if not m.harmless and criteria & set(m.caught_by)]
+    needed = [i for i, r in enumerate(step.replayable) if r.criterion in criteria]
+    if not candidates or not needed:
+        return {}
+    length = needed[-1] + 1  # later tests cannot change these criteria's outcome
+    replayed = {}
+    for mistake in candidates:
+        row = step.row(f"bank:{mistake.id}", bank.sources[mistake.id], length)
+        if row is None:
+            break
+        replayed[mistake.id] = as_mapping(step.rows.sequence, row[:length])
+    return explain(mine, {r.nodeid for r in step.replayable[:length]}, replayed)
+
+
+def _from_generated(step: Step, mine: list[TestOutcome], *, guide: str) -> dict[str, Diagnosis]:
+    """criterion -> what the generated mutants of the chapter say about its failures: the mutants
+    that end every replayed test of the chapter as the student's run did, named only as far as
+    they agree (grader/mistakes/generated.py). Nothing when the time runs out first: a mutant left
+    untried could have disagreed."""
     ran = {o.nodeid: outcome_signature(o) for o in mine if o.status != "skipped"}
-    replayable = [r for r in replays if r.chapter == number and r.test is not None and r.nodeid in ran]
-    failing = {o.criterion for o in mine if diagnosable(o) and o.nodeid in {r.nodeid for r in replayable}}
-    candidates = [g for g in generate_bank(course) if g.part.chapter == number]
+    expected = tuple(ran[r.nodeid] for r in step.replayable)
+    failing = {o.criterion for o in mine if diagnosable(o) and o.nodeid in step.rows.sequence.nodeids}
+    candidates = generate_bank(step.course, step.number)
     if not failing or not candidates:
         return {}
-    expected = {r.nodeid: ran[r.nodeid] for r in replayable}
     explaining = []
     for mutant in candidates:
-        if time.monotonic() > deadline:
+        row = step.row(f"mutant:{mutant.id}", mutant.source, len(expected), until=expected)
+        if row is None:
             return {}
-        results = replay_source(replayable, mutant.source, course, number, label=f"mutant {mutant.id}", seed=seed,
-                                classify=classify, until=expected)
-        if results == expected:
+        if row == expected:
             explaining.append(mutant)
-    valued = any(o.actual is not None for o in mine if diagnosable(o) and o.nodeid in expected)
-    said = name_generated(explaining, lesson=_lesson(course, number), guide=guide, valued=valued)
+    valued = any(o.actual is not None for o in mine if diagnosable(o) and o.nodeid in ran
+                 and o.nodeid in step.rows.sequence.nodeids)
+    said = name_generated(explaining, lesson=_lesson(step.course, step.number), guide=guide, valued=valued)
     return {criterion: said for criterion in sorted(failing)} if said else {}
 
 

@@ -24,9 +24,10 @@ from ..course import Course
 from ..errors import CourseError
 from ..hidden.training import TRAINING_ENV
 from ..outcomes import Diagnosis, TestOutcome
-from .bank import Bank
-from .generated import Generated, name_generated
+from .bank import Bank, load_bank
+from .generated import Generated, generate_bank, name_generated
 from .local import LocalSession, load_chapter
+from .rows import Sequence, as_mapping, course_key, open_rows, save
 
 Table = Mapping[str, Mapping[str, tuple]]     # candidate id -> {nodeid: signature}
 Written = Mapping[str, tuple[int, tuple[str, ...], str]]   # id -> (chapter, right names, part or source)
@@ -108,14 +109,38 @@ def _local(course: Course, number: int, source: str):
                                 request_timeout=chapter.limits.request_timeout, budget=chapter.limits.chapter_timeout)
 
 
-def table(course: Course, replays: list, sources: Mapping[str, str], number: int, seed: int) -> dict[str, dict]:
-    """candidate id -> {nodeid: signature} of every replayable test of chapter `number`."""
+def table(course: Course, replays: list, sources: Mapping[str, str], number: int, seed: int,
+          shared: Mapping[str, str] | None = None) -> dict[str, dict]:
+    """candidate id -> {nodeid: signature} of every replayable test of chapter `number`. `shared`:
+    candidate id -> its name among the rows gradings store (grader/mistakes/rows.py), for the
+    candidates a grading could replay too (the banks', not written mistakes): their complete rows
+    are read from there when present, and stored when computed, so that measuring also spares
+    later gradings their replays."""
     from ..diagnosis import replay_source
     from ..plugin import _classify
-    with _no_training():
-        return {ident: replay_source(replays, source, course, number, label=f"candidate {ident}", seed=seed,
-                                     classify=_classify)
-                for ident, source in sources.items()}
+    shared = shared or {}
+    rows = open_rows(Sequence(course_key(course, seed), number, tuple(r.nodeid for r in replays)))
+    found = {}
+    try:
+        with _no_training():
+            for ident, source in sources.items():
+                row = rows.get(shared[ident]) if ident in shared else ()
+                if not rows.complete(row):
+                    results = replay_source(replays, source, course, number, label=f"candidate {ident}", seed=seed,
+                                            classify=_classify)
+                    row = tuple(results[r.nodeid] for r in replays)
+                    if ident in shared:
+                        rows.put(shared[ident], list(row))
+                found[ident] = as_mapping(rows.sequence, row)
+    finally:
+        save(rows)
+    return found
+
+
+def warm_rows(course: Course) -> None:
+    """Store the complete rows of every candidate of every chapter, on the tests a grading of the
+    reference runs: what `grade selftest` leaves for the gradings that follow."""
+    measure(course, load_bank(course), generate_bank(course))
 
 
 # --- judging (pure) -----------------------------------------------------------------------------
@@ -239,8 +264,10 @@ def measure(course: Course, bank: Bank, generated: tuple[Generated, ...],
     for number in numbers:
         sources = {g.id: g.source for g in generated if g.part.chapter == number}
         sources.update({m.id: bank.sources[m.id] for m in bank.errors if m.chapter == number})
+        shared = {i: name for i, name in [*((g.id, f"mutant:{g.id}") for g in generated),
+                                          *((m.id, f"bank:{m.id}") for m in bank.errors)] if i not in written}
         sources.update({i: source for i, (n, _, source) in written.items() if n == number})
-        tables.update(table(course, replays[number], sources, number, seed))
+        tables.update(table(course, replays[number], sources, number, seed, shared))
     hand = {m.id: (m.chapter, (m.id,), "") for m in bank.errors if failing(tables[m.id])}
     rates = [judge_written("hand bank", hand, tables, replays, generated, bank), judge_heldout(generated, tables)]
     if written:
