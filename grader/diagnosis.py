@@ -13,8 +13,15 @@ the student's did (both passed, or both failed with the same message, call, expe
 value, the line number aside) and at least one of them failed. Tests that need more than the
 plugin's own fixtures (chapter 7's trained classifier: 500 epochs) are not replayed.
 
-A chapter without such failures costs nothing; a failing chapter costs one in-process replay of
-its tests per candidate mistake (milliseconds each), within a time budget. Chapters graded with
+The hand-written bank's mistakes are tried first; where none explains a failing chapter, the
+generated mutants of its student parts are (grader/mistakes/generated.py), named only as far as all
+that reproduce the failures agree.
+
+A chapter without such failures costs nothing. A failing chapter costs a look-up: how a candidate
+ends the tests does not depend on the student, so each candidate's endings are replayed once, as far
+as some grading needed them, and kept in the user's cache folder (grader/mistakes/rows.py); a
+grading replays only the candidates whose kept endings agree with the student's so far but stop
+short, in-process, within a time budget. Chapters graded with
 the student's own earlier chapters (--integrated) are not diagnosed: the bank's mistakes are
 measured on the reference's.
 """

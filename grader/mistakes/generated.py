@@ -4,11 +4,14 @@ concepts.yaml and phrased from that concept and the kind of change (pure, but fo
 Two families of change. The self-test's first-order operators (grader/mutation/operators.py:
 swapped operators, constants + 1, a dropped minus or `not`, a[i][j] -> a[j][i], min <-> max,
 `return None`), so that every mutant `grade selftest --mutants` kills can also be recognised; and
-three kinds of slip those operators cannot make but students do: a call left out (`relu(z)` ->
-`z`, the activation forgotten), an operand left out (`w . x + b` -> `w . x`, the bias forgotten;
-`total / n` -> `total`, a sum for a mean), one stored value read for another (`self.z_values` for
-`self.outputs`), and a list rebound where it should change in place (`row[:] = ...` -> `row = ...`).
-The latter are diagnosis candidates only: the mutation score counts the first family.
+the slips students make that those operators cannot: a call left out, one of its arguments kept
+(`relu(z)` -> `z`, the activation forgotten; `max(1, n // 10)` -> `n // 10`, the guard forgotten),
+an operand left out (`w . x + b` -> `w . x`, the bias forgotten; `total / n` -> `total`, a sum for
+a mean), operands the other way round (`p - t` -> `t - p`), any other of + - * / in place of one,
+the two outcomes of `x if c else y` swapped, a loop that leaves out the last or first item of its
+list, one stored value read for another (`self.z_values` for `self.outputs`), and a list rebound
+where it should change in place (`row[:] = ...` -> `row = ...`). The slips are diagnosis
+candidates only: the mutation score counts the first family.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from typing import Iterator
 from ..course import Course
 from ..errors import CourseError
 from ..outcomes import Diagnosis
-from ..mutation.operators import ARITHMETIC, _Text, apply, changes_program, mutations_of
+from ..mutation.operators import ARITHMETIC, _Text, apply, mutations_of
 from ..mutation.parts import Part, functions_of, span, student_parts
 from .concepts import Concept, concept_at, load_concepts, regions_of
 
@@ -70,6 +73,9 @@ def phrase(mutant: Generated) -> str:
         "call": f"{_capital(concept)} seems to leave out {old.rstrip('`')}(…)`.",
         "operand": f"{_capital(concept)} seems to be missing: {old} is left out.",
         "rebind": f"{_capital(concept)} seems to rebind {new} to a new list instead of changing {old} in place.",
+        "order": f"{_capital(concept)} seems to have its operands the other way round ({new} for {old}).",
+        "branches": f"{_capital(concept)} seems to give its two outcomes the other way round ({new} for {old}).",
+        "loop": f"{_capital(concept)} seems to leave out an item of the list it goes through ({new} for {old}).",
     }.get(mutant.kind, f"{_capital(concept)} seems to use {new} where {old} is meant.")
 
 
@@ -128,11 +134,13 @@ def _of_part(source: str, part: Part, concepts: tuple[Concept, ...], label: str)
     regions = regions_of(source, part.name, concepts, label=label) if any(c.part == part.name for c in concepts) else ()
     first = span(source, part.name)[0]
     text = _Text(source)
-    original = ast.dump(function)
+    start, end = text.starts[function.lineno - 1], text.starts[function.end_lineno]
+    original = _function_dump(source[start:end])
     found, seen = [], {source}
     for change in (*_first_order(text, function), *_slips(text, function)):
         mutant = _edited(source, change.edits)
-        if mutant in seen or not changes_program(original, mutant, function.lineno):
+        grown = len(mutant) - len(source)  # every edit lies inside the function
+        if mutant in seen or _function_dump(mutant[start:end + grown]) in (None, original):
             continue
         seen.add(mutant)
         line, column = _position(text, change.start)
@@ -140,6 +148,17 @@ def _of_part(source: str, part: Part, concepts: tuple[Concept, ...], label: str)
                                change.kind, change.old, change.new, concept_at(regions, change.start, change.end),
                                mutant))
     return found
+
+
+def _function_dump(code: str) -> str | None:
+    """The AST of one function's whole lines, methods included (their indentation is kept, under an
+    `if`), as text; None when it does not compile. Parsing only the function, not the chapter, for
+    each mutant keeps making a chapter's mutants within a tenth of a second."""
+    try:
+        tree = ast.parse(code if not code[:1].isspace() else "if True:\n" + code)
+    except SyntaxError:
+        return None
+    return ast.dump(tree)
 
 
 def _edited(source: str, edits: tuple[tuple[int, int, str], ...]) -> str:
@@ -178,27 +197,54 @@ def _operand_end(text: _Text, function: ast.FunctionDef, start: int) -> int:
 
 
 def _slips(text: _Text, function: ast.FunctionDef) -> Iterator[_Change]:
-    """Calls, operands and stored values left out or mixed up, and lists rebound (see the module
-    docstring)."""
+    """The slips students make that first-order operators do not (see the module docstring)."""
     attributes = sorted({n.attr for n in ast.walk(function) if _self_attribute(n) and isinstance(n.ctx, ast.Load)
                          and not _called(function, n)})
     for node in ast.walk(function):
-        if isinstance(node, ast.Call) and node.args and not isinstance(node.args[0], ast.Starred):
-            name = text.segment(node.func)
-            yield _Change("call", name, text.segment(node.args[0]), text.begin(node), text.finish(node),
-                          ((text.begin(node), text.finish(node), text.segment(node.args[0])),))
+        if isinstance(node, ast.Call):
+            yield from _calls(text, node)
         elif isinstance(node, ast.BinOp) and type(node.op) in ARITHMETIC:
             yield from _operands(text, node)
+            yield from _operators(text, node)
+        elif isinstance(node, ast.IfExp):
+            yield _whole(text, node, "branches", f"{_operand(text, node.orelse)} if {text.segment(node.test)} "
+                                                 f"else {_operand(text, node.body)}")
+        elif isinstance(node, (ast.For, ast.comprehension)) and isinstance(node.iter, (ast.Name, ast.Attribute)):
+            for cut in ("[:-1]", "[1:]"):
+                yield _whole(text, node.iter, "loop", text.segment(node.iter) + cut)
         elif _self_attribute(node) and isinstance(node.ctx, ast.Load) and not _called(function, node):
             for other in attributes:
                 if other != node.attr:
-                    yield _Change("name", f"self.{node.attr}", f"self.{other}", text.begin(node), text.finish(node),
-                                  ((text.begin(node), text.finish(node), f"self.{other}"),))
+                    yield _whole(text, node, "name", f"self.{other}")
         elif isinstance(node, ast.Assign) and len(node.targets) == 1 and _whole_slice(node.targets[0]):
             target = node.targets[0]
             name = text.segment(target.value)
             yield _Change("rebind", f"{name}[:]", name, text.begin(target), text.finish(target),
                           ((text.begin(target), text.finish(target), name),))
+
+
+def _whole(text: _Text, node: ast.AST, kind: str, new: str) -> _Change:
+    """`node`'s code replaced by `new`; the focus is the whole node."""
+    start, end = text.begin(node), text.finish(node)
+    return _Change(kind, text.segment(node), new, start, end, ((start, end, new),))
+
+
+def _operand(text: _Text, node: ast.AST) -> str:
+    """An operand's code, in parentheses where moving it elsewhere could change how it parses."""
+    loose = (ast.BinOp, ast.BoolOp, ast.Compare, ast.IfExp, ast.Lambda, ast.NamedExpr, ast.UnaryOp)
+    return f"({text.segment(node)})" if isinstance(node, loose) else text.segment(node)
+
+
+def _calls(text: _Text, node: ast.Call) -> Iterator[_Change]:
+    """A call left out, one of its arguments kept: `relu(z)` -> `z` (the activation forgotten),
+    `max(1, n // 10)` -> `n // 10` (the guard forgotten)."""
+    arguments = [a for a in node.args if not isinstance(a, ast.Starred)]
+    if not arguments or len(arguments) != len(node.args) or len(arguments) > 3:
+        return
+    name = text.segment(node.func)
+    for argument in arguments:
+        yield _Change("call", name, text.segment(argument), text.begin(node), text.finish(node),
+                      ((text.begin(node), text.finish(node), _operand(text, argument)),))
 
 
 def _operands(text: _Text, node: ast.BinOp) -> Iterator[_Change]:
@@ -208,11 +254,25 @@ def _operands(text: _Text, node: ast.BinOp) -> Iterator[_Change]:
     whole = (text.begin(node), text.finish(node))
     dropped = text.source[at:whole[1]]
     yield _Change("operand", dropped, text.segment(node.left), at, whole[1],
-                  ((whole[0], whole[1], text.segment(node.left)),))
+                  ((whole[0], whole[1], _operand(text, node.left)),))
     if isinstance(node.op, (ast.Add, ast.Mult)):
         dropped = text.source[whole[0]:at + len(symbol)]
         yield _Change("operand", dropped, text.segment(node.right), whole[0], at + len(symbol),
-                      ((whole[0], whole[1], text.segment(node.right)),))
+                      ((whole[0], whole[1], _operand(text, node.right)),))
+
+
+def _operators(text: _Text, node: ast.BinOp) -> Iterator[_Change]:
+    """Operands the other way round (`1 - a` -> `a - 1`) where the order matters, and any other of
+    + - * / in place of one of them (the self-test's operators swap each for one other only)."""
+    if isinstance(node.op, (ast.Sub, ast.Div, ast.FloorDiv, ast.Mod, ast.Pow)):
+        symbol = ARITHMETIC[type(node.op)][1]
+        yield _whole(text, node, "order", f"{_operand(text, node.right)} {symbol} {_operand(text, node.left)}")
+    basic = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/"}
+    if type(node.op) in basic:
+        old = basic[type(node.op)]
+        at = text.symbol(node.left, node.right, old)
+        for new in (s for s in basic.values() if s != old):
+            yield _Change(_SWAP, old, new, at, at + len(old), ((at, at + len(old), new),))
 
 
 def _self_attribute(node: ast.AST) -> bool:

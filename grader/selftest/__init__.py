@@ -5,14 +5,17 @@
     execute.py   each grading is `grade chapter ...` in its own process, several at a time
     verdict.py   results.json -> the sensitivity matrix and the checks (pure)
     render.py    the matrix as text, an HTML page and JSON
-    parts.py     the student parts (what the starters leave to write), each put back to its starter
-    operators.py, mutants.py, mutation_report.py   `--mutants`: first-order mutants of every
-                 student part, graded in their chapter, checked against equivalent-mutants.yaml
+    mutants.py, mutation_report.py   `--mutants`: first-order mutants of every student part
+                 (made by grader/mutation/), graded in their chapter, checked against
+                 equivalent-mutants.yaml
+    diagnosis_rates.py   how often the diagnosis names the right mistake on the hand bank and the
+                 held-out half of the generated bank
 
 It fails when a mistake goes undetected or is caught somewhere it should not be, when a harmless
 variant loses points, when a criterion worth points catches nothing, when the reference or the
-starters do not score as they must, when the diagnosis names the wrong mistake, or when a
-student part put back to its starter costs no points (with --mutants: when a mutant survives).
+starters do not score as they must, when the diagnosis names a wrong mistake (for an entry of the
+bank, or for a held-out generated mutant), or when a student part put back to its starter costs no
+points (with --mutants: when a mutant survives).
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from ..errors import CourseError, UsageError
 from ..mistakes import load_bank
 from ..mistakes.bank import fingerprint
 from ..scorecard import write_atomically
+from .diagnosis_rates import diagnosis_rates, with_diagnosis_check
 from .execute import grade_all, guide_headings
 from .mutants import (MUTANT, VERIFIED, MutationVerdict, generate, judge_mutants, load_equivalents, mutant_outcomes,
                       mutant_runs, proof_inputs, proof_key, trained_again)
@@ -95,16 +99,18 @@ def run_selftest(*, course: Course, report_dir: Path, jobs: int | None = None, s
             mutation_outcomes.update(mutant_outcomes(retrained, final_chapter(course)))
             graded += retrained
     graded = [g for g in graded if g.run.kind != MUTANT]
-    verdict = judge(course, bank, graded, guide_headings(course))
+    rates = diagnosis_rates(course, bank)
+    verdict = with_diagnosis_check(judge(course, bank, graded, guide_headings(course)), rates)
     tiers = sorted({g.results["sandbox"] for g in graded if g.results})  # what "auto" resolved to
     summary = Summary(course=f"{course.title} {course.version}", bank=fingerprint(bank),
                       seconds=round(time.monotonic() - clock, 1), jobs=jobs, sandbox=", ".join(tiers) or sandbox,
                       runs=len(runs),
                       started=started.isoformat(timespec="seconds"))
     html, data = report_dir / "selftest.html", report_dir / "selftest.json"
-    write_atomically(html, render_html(selftest_page(course, verdict, summary, report_dir)))
-    write_atomically(data, json.dumps(selftest_json(verdict, summary, graded), indent=2, ensure_ascii=False) + "\n")
-    text = render_text(course, verdict, summary, html)
+    write_atomically(html, render_html(selftest_page(course, verdict, summary, report_dir, rates)))
+    write_atomically(data, json.dumps(selftest_json(verdict, summary, graded, rates), indent=2, ensure_ascii=False)
+                     + "\n")
+    text = render_text(course, verdict, summary, html, rates)
     if not mutants:
         return SelftestResult(verdict, text, html, data)
     mutation = judge_mutants(course, generated, mutation_outcomes, equivalents)
