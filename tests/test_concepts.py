@@ -27,6 +27,17 @@ def bank(course):
     return generate_for(course)
 
 
+def test_the_diagnosis_and_its_generated_bank_import_nothing_of_the_self_test():
+    """The engine's diagnosis shares the parts and the operators with the self-test through
+    grader/mutation/, a feature of neither; it must not load the self-test's package."""
+    import subprocess
+    import sys
+    code = ("import sys, grader.diagnosis, grader.mistakes.generated, grader.mistakes.rows; "
+            "print(sorted(m for m in sys.modules if m.startswith('grader.selftest')))")
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
+
+
 def test_every_generated_mutant_of_every_part_has_a_concept(course, bank):
     assert bank and [m.id for m in bank if m.concept is None] == []
     # the self-test's first-order mutants are all in the generated bank, so all have a concept
@@ -86,8 +97,6 @@ def test_independent_mistakes_never_get_a_wrong_name_and_the_rates_are_reported(
     assert rates["hand bank"].count("wrong") == 0
     assert rates["held-out generated mutants"].count("wrong") == 0
     independent = rates["independent mistakes"]
-    # Known, measured: mse divided by (n - 1) equals the bank's "divides by 2" on every input the
-    # hidden tests give (three values each); the hand bank's name wins there.
-    wrong = [r.id for r in independent.rows if r.verdict == "wrong"]
-    assert wrong in ([], ["mse-n-minus-one"]), wrong
-    assert independent.count("right") >= 21
+    assert [r.id for r in independent.rows if r.verdict == "wrong"] == []
+    # measured: 27 of 33 (82%); the issue's goal is 80%
+    assert independent.count("right") >= 27 and independent.count("right") / len(independent.rows) >= 0.8

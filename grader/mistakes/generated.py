@@ -17,17 +17,23 @@ candidates only: the mutation score counts the first family.
 from __future__ import annotations
 
 import ast
+import contextlib
 import functools
-from dataclasses import dataclass, replace
+import hashlib
+import json
+import platform
+from dataclasses import astuple, dataclass, replace
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 from ..course import Course
 from ..errors import CourseError
 from ..outcomes import Diagnosis
 from ..mutation.operators import ARITHMETIC, _Text, apply, mutations_of
 from ..mutation.parts import Part, functions_of, span, student_parts
-from .concepts import Concept, concept_at, load_concepts, regions_of
+from ..calibration import cache_dir
+from ..scorecard import write_atomically
+from .concepts import CONCEPTS, Concept, by_id, concept_at, load_concepts, regions_of
 
 # The operators whose change reads "uses X where Y is meant".
 _SWAP = "swap"
@@ -44,6 +50,7 @@ class Generated:
     new: str             # the code as the mutant has it
     concept: Concept | None
     source: str          # the whole mutated chapter
+    edits: tuple[tuple[int, int, str], ...] = ()   # (start, end, text) in the reference chapter
 
     @property
     def change(self) -> str:
@@ -105,7 +112,62 @@ def generate_bank(course: Course, chapter: int | None = None) -> tuple[Generated
 def _cached(course: Course, stamp: tuple, chapter: int | None) -> tuple[Generated, ...]:
     del stamp  # part of the cache key only
     parts = tuple(p for p in student_parts(course) if chapter is None or p.chapter == chapter)
-    return generate_for(course, parts)
+    return _stored(course, parts, lambda: generate_for(course, parts))
+
+
+# --- kept between processes ---------------------------------------------------------------------
+# Making a chapter's mutants means parsing each one (a quarter of a second for chapter 5), which
+# every failing grading, a fresh process, would pay again. They are kept, as their edits of the
+# reference, in the user's cache folder (grader/mistakes/rows.py keeps their replays there), keyed
+# by everything they are made from.
+
+STORED = 1   # bump when what is stored changes
+_CODE = (Path(__file__), Path(__file__).with_name("concepts.py"),
+         *(Path(__file__).parent.parent / "mutation").glob("*.py"))
+
+
+def _stored(course: Course, parts: tuple[Part, ...], make: Callable[[], tuple[Generated, ...]]) -> tuple[Generated, ...]:
+    key = _stored_key(course, parts)
+    path = cache_dir() / f"generated-{key[:32]}.json"
+    with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if data["key"] == key:
+            return _revive(course, data["mutants"])
+    found = make()
+    with contextlib.suppress(OSError):  # no usable cache folder: made again next time, nothing more
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_atomically(path, json.dumps({"key": key, "mutants": [_as_data(g) for g in found]}) + "\n")
+    return found
+
+
+def _stored_key(course: Course, parts: tuple[Part, ...]) -> str:
+    hasher = hashlib.sha256(json.dumps([STORED, platform.python_version(), [list(astuple(p)) for p in parts]]).encode())
+    files = {course.root / CONCEPTS, *(course.reference / p.file for p in parts), *(course.exercises / p.file for p in parts)}
+    for path in [*sorted(files), *_CODE]:
+        with contextlib.suppress(OSError):
+            hasher.update(path.name.encode() + b"\0" + hashlib.sha256(path.read_bytes()).digest())
+    return hasher.hexdigest()
+
+
+def _as_data(mutant: Generated) -> dict:
+    return {"id": mutant.id, "part": list(astuple(mutant.part)), "kind": mutant.kind, "old": mutant.old,
+            "new": mutant.new, "concept": mutant.concept.id if mutant.concept else None,
+            "edits": [list(edit) for edit in mutant.edits]}
+
+
+def _revive(course: Course, stored: list[dict]) -> tuple[Generated, ...]:
+    concepts = by_id(load_concepts(course.root))
+    sources: dict[str, str] = {}
+    found = []
+    for item in stored:
+        part = Part(*item["part"])
+        if part.file not in sources:
+            sources[part.file] = _read(course.reference / part.file)
+        edits = tuple((start, end, text) for start, end, text in item["edits"])
+        found.append(Generated(item["id"], part, item["kind"], item["old"], item["new"],
+                               concepts[item["concept"]] if item["concept"] else None,
+                               _edited(sources[part.file], edits), edits))
+    return tuple(found)
 
 
 def generate_for(course: Course, parts: tuple[Part, ...] | None = None) -> tuple[Generated, ...]:
@@ -146,7 +208,7 @@ def _of_part(source: str, part: Part, concepts: tuple[Concept, ...], label: str)
         line, column = _position(text, change.start)
         found.append(Generated(f"{part.name}@{line - first}:{column} {change.old} -> {change.new}", part,
                                change.kind, change.old, change.new, concept_at(regions, change.start, change.end),
-                               mutant))
+                               mutant, change.edits))
     return found
 
 
