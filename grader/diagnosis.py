@@ -251,8 +251,9 @@ class Step:
         if time.monotonic() > self.deadline:
             return None
         tests = self.replayable[:length]
+        stop = None if until is None else as_mapping(self.rows.sequence, until)
         results = replay_source(tests, source, self.course, self.number, label=ident, seed=self.seed,
-                                classify=self.classify, until=None if until is None else as_mapping(self.rows.sequence, until))
+                                classify=self.classify, until=stop)
         endings = [results[r.nodeid] for r in tests if r.nodeid in results]
         self.rows.put(ident, endings)
         return tuple(endings)
@@ -283,6 +284,8 @@ def _from_generated(step: Step, mine: list[TestOutcome], *, guide: str) -> dict[
     ran = {o.nodeid: outcome_signature(o) for o in mine if o.status != "skipped"}
     expected = tuple(ran[r.nodeid] for r in step.replayable)
     failing = {o.criterion for o in mine if diagnosable(o) and o.nodeid in step.rows.sequence.nodeids}
+    if not (step.course.reference / step.course.chapter(step.number).file).is_file():
+        return {}  # a student release carries no reference to make mutants of
     candidates = generate_bank(step.course, step.number)
     if not failing or not candidates:
         return {}

@@ -126,7 +126,8 @@ _CODE = (Path(__file__), Path(__file__).with_name("concepts.py"),
          *(Path(__file__).parent.parent / "mutation").glob("*.py"))
 
 
-def _stored(course: Course, parts: tuple[Part, ...], make: Callable[[], tuple[Generated, ...]]) -> tuple[Generated, ...]:
+def _stored(course: Course, parts: tuple[Part, ...],
+            make: Callable[[], tuple[Generated, ...]]) -> tuple[Generated, ...]:
     key = _stored_key(course, parts)
     path = cache_dir() / f"generated-{key[:32]}.json"
     with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
@@ -141,8 +142,10 @@ def _stored(course: Course, parts: tuple[Part, ...], make: Callable[[], tuple[Ge
 
 
 def _stored_key(course: Course, parts: tuple[Part, ...]) -> str:
-    hasher = hashlib.sha256(json.dumps([STORED, platform.python_version(), [list(astuple(p)) for p in parts]]).encode())
-    files = {course.root / CONCEPTS, *(course.reference / p.file for p in parts), *(course.exercises / p.file for p in parts)}
+    described = [STORED, platform.python_version(), [list(astuple(p)) for p in parts]]
+    hasher = hashlib.sha256(json.dumps(described).encode())
+    files = {course.root / CONCEPTS, *(course.reference / p.file for p in parts),
+             *(course.exercises / p.file for p in parts)}
     for path in [*sorted(files), *_CODE]:
         with contextlib.suppress(OSError):
             hasher.update(path.name.encode() + b"\0" + hashlib.sha256(path.read_bytes()).digest())
