@@ -31,9 +31,9 @@ from ..errors import CourseError
 from ..outcomes import Diagnosis
 from ..mutation.operators import ARITHMETIC, _Text, apply, mutations_of
 from ..mutation.parts import Part, functions_of, span, student_parts
-from ..calibration import cache_dir
 from ..scorecard import write_atomically
 from .concepts import CONCEPTS, Concept, by_id, concept_at, load_concepts, regions_of
+from .rows import usable_cache_dir
 
 # The operators whose change reads "uses X where Y is meant".
 _SWAP = "swap"
@@ -128,15 +128,17 @@ _CODE = (Path(__file__), Path(__file__).with_name("concepts.py"),
 
 def _stored(course: Course, parts: tuple[Part, ...],
             make: Callable[[], tuple[Generated, ...]]) -> tuple[Generated, ...]:
+    folder = usable_cache_dir()
+    if folder is None:  # no usable cache folder: made again next time, nothing more
+        return make()
     key = _stored_key(course, parts)
-    path = cache_dir() / f"generated-{key[:32]}.json"
+    path = folder / f"generated-{key[:32]}.json"
     with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
         data = json.loads(path.read_text(encoding="utf-8"))
         if data["key"] == key:
             return _revive(course, data["mutants"])
     found = make()
-    with contextlib.suppress(OSError):  # no usable cache folder: made again next time, nothing more
-        path.parent.mkdir(parents=True, exist_ok=True)
+    with contextlib.suppress(OSError):
         write_atomically(path, json.dumps({"key": key, "mutants": [_as_data(g) for g in found]}) + "\n")
     return found
 

@@ -105,17 +105,22 @@ def _until_timeout(endings: list[Signature]) -> Row:
 
 def open_rows(sequence: Sequence) -> Rows:
     """The rows stored for `sequence` (none when there is no file yet, or it is unreadable)."""
-    folder = cache_dir()
+    folder = usable_cache_dir()
+    if folder is None:
+        return Rows(sequence, None)
     path = folder / f"diagnosis-{sequence.key[:32]}.json"
-    return Rows(sequence, path if _usable(folder) else None, _read(path, sequence))
+    return Rows(sequence, path, _read(path, sequence))
 
 
-def _usable(folder: Path) -> bool:
+def usable_cache_dir() -> Path | None:
+    """The user's cache folder, created if need be; None where there is none to write (no home
+    folder, a read-only one): then nothing is kept, and nothing fails."""
     try:
+        folder = cache_dir()
         folder.mkdir(parents=True, exist_ok=True)
-    except OSError:
-        return False
-    return True
+    except (OSError, RuntimeError, KeyError):
+        return None
+    return folder
 
 
 def _read(path: Path, sequence: Sequence) -> dict[str, Row]:
