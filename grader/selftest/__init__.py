@@ -34,8 +34,8 @@ from ..errors import CourseError, UsageError
 from ..mistakes import load_bank
 from ..mistakes.bank import fingerprint
 from ..scorecard import write_atomically
-from .diagnosis_rates import diagnosis_rates, with_diagnosis_check
-from .execute import grade_all, guide_headings
+from .diagnosis_rates import diagnosis_rates, replays_meanwhile, with_diagnosis_check
+from .execute import PACKAGE_ROOT, grade_all, guide_headings
 from .mutants import (MUTANT, VERIFIED, MutationVerdict, generate, judge_mutants, load_equivalents, mutant_outcomes,
                       mutant_runs, proof_inputs, proof_key, trained_again)
 from .mutation_report import mutants_json, mutants_page, render_mutants_html, render_mutants_text, verified_summary
@@ -85,22 +85,25 @@ def run_selftest(*, course: Course, report_dir: Path, jobs: int | None = None, s
     jobs = jobs or os.cpu_count() or 1
     started = datetime.now(timezone.utc)
     clock = time.monotonic()
-    with tempfile.TemporaryDirectory(prefix="grade-selftest-") as scratch:
-        graded = grade_all(runs, course, Path(scratch), report_dir / "runs", jobs=jobs, sandbox=sandbox,
-                           progress=progress)
-        mutation_outcomes: dict = {}
-        if mutants:
-            mutation_outcomes = mutant_outcomes([g for g in graded if g.run.kind == MUTANT], final_chapter(course))
-            by_id = {m.id: m for m in generated}
-            again = tuple(trained_again(by_id[i]) for i, (fate, *_rest) in mutation_outcomes.items()
-                          if fate == "kept" and by_id[i].trains)
-            retrained = grade_all(again, course, Path(scratch), report_dir / "runs", jobs=jobs, sandbox=sandbox,
-                                  progress=progress)
-            mutation_outcomes.update(mutant_outcomes(retrained, final_chapter(course)))
-            graded += retrained
-    graded = [g for g in graded if g.run.kind != MUTANT]
-    rates = diagnosis_rates(course, bank)
-    verdict = with_diagnosis_check(judge(course, bank, graded, guide_headings(course)), rates)
+    # the replays the diagnosis's rates need run beside the gradings
+    with replays_meanwhile(course, str(PACKAGE_ROOT)) as replaying:
+        with tempfile.TemporaryDirectory(prefix="grade-selftest-") as scratch:
+            graded = grade_all(runs, course, Path(scratch), report_dir / "runs", jobs=jobs, sandbox=sandbox,
+                               progress=progress)
+            mutation_outcomes: dict = {}
+            if mutants:
+                mutation_outcomes = mutant_outcomes([g for g in graded if g.run.kind == MUTANT],
+                                                    final_chapter(course))
+                by_id = {m.id: m for m in generated}
+                again = tuple(trained_again(by_id[i]) for i, (fate, *_rest) in mutation_outcomes.items()
+                              if fate == "kept" and by_id[i].trains)
+                retrained = grade_all(again, course, Path(scratch), report_dir / "runs", jobs=jobs,
+                                      sandbox=sandbox, progress=progress)
+                mutation_outcomes.update(mutant_outcomes(retrained, final_chapter(course)))
+                graded += retrained
+        graded = [g for g in graded if g.run.kind != MUTANT]
+        rates = diagnosis_rates(course, bank, replaying)
+        verdict = with_diagnosis_check(judge(course, bank, graded, guide_headings(course)), rates)
     tiers = sorted({g.results["sandbox"] for g in graded if g.results})  # what "auto" resolved to
     summary = Summary(course=f"{course.title} {course.version}", bank=fingerprint(bank),
                       seconds=round(time.monotonic() - clock, 1), jobs=jobs, sandbox=", ".join(tiers) or sandbox,
