@@ -28,7 +28,7 @@ sys.path.insert(0, str(ROOT))
 
 from grader.course import load_course  # noqa: E402
 from grader.selftest.once import changed_parts, spilled  # noqa: E402
-from grader.selftest.parts import student_parts  # noqa: E402
+from grader.mutation.parts import student_parts  # noqa: E402
 
 MISTAKES = Path(__file__).with_name("independent-mistakes.yaml")
 

@@ -3,7 +3,7 @@
     pip install cosmic-ray        # not a dependency of the grader
     python bench/independent_mutants.py [--jobs N]
 
-`grade selftest --mutants` makes its mutants with grader/selftest/operators.py. To check that the
+`grade selftest --mutants` makes its mutants with grader/mutation/operators.py. To check that the
 hidden tests were not merely fitted to those operators, this script makes first-order mutants of
 the same student parts with cosmic-ray's operators (arithmetic replaced by each other arithmetic
 operator, every comparison by every other, unary operators, `not` added, booleans, numbers +/- 1,
@@ -29,7 +29,7 @@ from grader.hidden.training import ENTRY_POINTS  # noqa: E402
 from grader.selftest.mutants import mutant_outcomes  # noqa: E402
 from grader.selftest.execute import grade_all  # noqa: E402
 from grader.selftest.mutants import Mutant, mutant_runs, trained_again  # noqa: E402
-from grader.selftest.parts import reached_from, span, student_parts  # noqa: E402
+from grader.mutation.parts import reached_from, span, student_parts  # noqa: E402
 from grader.selftest.plan import RECORD, REFERENCE, REPLAY, Run, final_chapter  # noqa: E402
 
 BITWISE = ("RShift", "LShift", "BitOr", "BitAnd", "BitXor")

@@ -13,8 +13,15 @@ the student's did (both passed, or both failed with the same message, call, expe
 value, the line number aside) and at least one of them failed. Tests that need more than the
 plugin's own fixtures (chapter 7's trained classifier: 500 epochs) are not replayed.
 
-A chapter without such failures costs nothing; a failing chapter costs one in-process replay of
-its tests per candidate mistake (milliseconds each), within a time budget. Chapters graded with
+The hand-written bank's mistakes are tried first; where none explains a failing chapter, the
+generated mutants of its student parts are (grader/mistakes/generated.py), named only as far as all
+that reproduce the failures agree.
+
+A chapter without such failures costs nothing. A failing chapter costs a look-up: how a candidate
+ends the tests does not depend on the student, so each candidate's endings are replayed once, as far
+as some grading needed them, and kept in the user's cache folder (grader/mistakes/rows.py); a
+grading replays only the candidates whose kept endings agree with the student's so far but stop
+short, in-process, within a time budget. Chapters graded with
 the student's own earlier chapters (--integrated) are not diagnosed: the bank's mistakes are
 measured on the reference's.
 """
@@ -33,7 +40,9 @@ import pytest
 
 from .course import Course, Mistake
 from .mistakes import Bank, load_bank
+from .mistakes.generated import generate_bank, name_generated
 from .mistakes.local import LocalSession, load_chapter
+from .mistakes.rows import Row, Rows, Sequence, as_mapping, course_key, differs, open_rows, save
 from .outcomes import GRADER_FAULT, Diagnosis, TestOutcome
 from .remote import StudentModule
 
@@ -135,9 +144,19 @@ def explain(outcomes: Iterable[TestOutcome], replayable: set[str],
 def replay_chapter(replays: list[Replay], mistake: Mistake, source: str, course: Course, *, seed: int,
                    classify: Callable[[BaseException], dict]) -> dict[str, tuple]:
     """Run the replayable tests, in order, against `mistake`; nodeid -> signature of each ending."""
-    chapter = course.chapter(mistake.chapter)
+    return replay_source(replays, source, course, mistake.chapter, label=f"mistake {mistake.id}", seed=seed,
+                         classify=classify)
+
+
+def replay_source(replays: list[Replay], source: str, course: Course, number: int, *, label: str, seed: int,
+                  classify: Callable[[BaseException], dict],
+                  until: Mapping[str, tuple] | None = None) -> dict[str, tuple]:
+    """Run the replayable tests, in order, against chapter `number` written as `source`; nodeid ->
+    signature of each ending. With `until`, stop at the first test that ends otherwise than
+    `until` says (a candidate that already differs from the student cannot explain them)."""
+    chapter = course.chapter(number)
     load = lambda: load_chapter(source, file=chapter.file, module=chapter.module, reference=course.reference,
-                                label=f"mistake {mistake.id}")
+                                label=label)
     session = LocalSession(load, module=chapter.module, file=chapter.file,
                            request_timeout=min(REQUEST_SECONDS, chapter.limits.request_timeout),
                            budget=MISTAKE_SECONDS)
@@ -152,6 +171,8 @@ def replay_chapter(replays: list[Replay], mistake: Mistake, source: str, course:
             arguments = {name: rng if name == "rng" else bound[name] if name in bound else replay.arguments[name]
                          for name in replay.names}
             results[replay.nodeid] = _run(replay, arguments, session, classify)
+            if until is not None and results[replay.nodeid] != until.get(replay.nodeid):
+                break
     finally:
         session.close()
     return results
@@ -183,30 +204,113 @@ def diagnose(course: Course, replays: list[Replay], outcomes: list[TestOutcome],
     if not failing:
         return outcomes  # nothing to explain: the bank is not even read
     bank = bank or load_bank(course)
-    started = time.monotonic()
-    named: dict[tuple[int, str], tuple[str, ...]] = {}
+    deadline = time.monotonic() + TOTAL_SECONDS
+    key = course_key(course, seed)
+    guide = _guide(course)
+    found: dict[tuple[int, str], tuple[Diagnosis, ...]] = {}
     for number in sorted(failing):
         mine = [o for o in outcomes if o.chapter == number]
         ran = {o.nodeid for o in mine if o.status != "skipped"}
         replayable = [r for r in replays if r.chapter == number and r.test is not None and r.nodeid in ran]
-        criteria = {o.criterion for o in mine if diagnosable(o)}
-        candidates = [m for m in bank.of_chapter(number) if not m.harmless and criteria & set(m.caught_by)]
-        needed = [i for i, r in enumerate(replayable) if r.criterion in criteria]
-        if not candidates or not needed:
+        if not replayable:
             continue
-        replayable = replayable[:needed[-1] + 1]  # later tests cannot change these criteria's outcome
-        replayed = {}
-        for mistake in candidates:
-            if time.monotonic() - started > TOTAL_SECONDS:
-                break
-            replayed[mistake.id] = replay_chapter(replayable, mistake, bank.sources[mistake.id], course,
-                                                  seed=seed, classify=classify)
-        for criterion, ids in explain(mine, {r.nodeid for r in replayable}, replayed).items():
-            named[(number, criterion)] = ids
-    guide = _guide(course)
-    return [replace(o, diagnosis=tuple(_diagnosis(bank.get(i), guide) for i in named[(o.chapter, o.criterion)]))
-            if (o.chapter, o.criterion) in named and o.status != "passed" else o
+        rows = open_rows(Sequence(key, number, tuple(r.nodeid for r in replayable)))
+        step = Step(course, number, replayable, rows, seed, classify, deadline)
+        try:
+            named = {c: tuple(_diagnosis(bank.get(i), guide) for i in ids)
+                     for c, ids in _from_bank(step, bank, mine).items()}
+            # The hand-written bank's prose wins: the generated bank speaks only where it named nothing.
+            if not named:
+                named = {c: (d,) for c, d in _from_generated(step, mine, guide=guide).items()}
+        finally:
+            save(rows)  # what was replayed is kept, even when time ran out
+        found.update({(number, criterion): said for criterion, said in named.items()})
+    return [replace(o, diagnosis=found[(o.chapter, o.criterion)])
+            if (o.chapter, o.criterion) in found and o.status != "passed" else o
             for o in outcomes]
+
+
+@dataclass(frozen=True)
+class Step:
+    """One failing chapter's diagnosis: its replayable tests, their stored rows and the budget."""
+
+    course: Course
+    number: int
+    replayable: list[Replay]
+    rows: Rows
+    seed: int
+    classify: Callable[[BaseException], dict]
+    deadline: float
+
+    def row(self, ident: str, source: str, length: int, until: Row | None = None) -> Row | None:
+        """The candidate's endings of the first `length` tests (with `until`: as far as they agree
+        with it, or all of them), from the stored rows or replayed now; None when time is up."""
+        row = self.rows.get(ident)
+        if len(row) >= length or (until is not None and differs(row, until)):
+            return row
+        if time.monotonic() > self.deadline:
+            return None
+        tests = self.replayable[:length]
+        stop = None if until is None else as_mapping(self.rows.sequence, until)
+        results = replay_source(tests, source, self.course, self.number, label=ident, seed=self.seed,
+                                classify=self.classify, until=stop)
+        endings = [results[r.nodeid] for r in tests if r.nodeid in results]
+        self.rows.put(ident, endings)
+        return tuple(endings)
+
+
+def _from_bank(step: Step, bank: Bank, mine: list[TestOutcome]) -> dict[str, tuple[str, ...]]:
+    """criterion -> the hand-bank mistakes that explain it (see `explain`)."""
+    criteria = {o.criterion for o in mine if diagnosable(o)}
+    candidates = [m for m in bank.of_chapter(step.number) if not m.harmless and criteria & set(m.caught_by)]
+    needed = [i for i, r in enumerate(step.replayable) if r.criterion in criteria]
+    if not candidates or not needed:
+        return {}
+    length = needed[-1] + 1  # later tests cannot change these criteria's outcome
+    replayed = {}
+    for mistake in candidates:
+        row = step.row(f"bank:{mistake.id}", bank.sources[mistake.id], length)
+        if row is None:
+            break
+        replayed[mistake.id] = as_mapping(step.rows.sequence, row[:length])
+    return explain(mine, {r.nodeid for r in step.replayable[:length]}, replayed)
+
+
+def _from_generated(step: Step, mine: list[TestOutcome], *, guide: str) -> dict[str, Diagnosis]:
+    """criterion -> what the generated mutants of the chapter say about its failures: the mutants
+    that end every replayed test of the chapter as the student's run did, named only as far as
+    they agree (grader/mistakes/generated.py). Nothing when the time runs out first: a mutant left
+    untried could have disagreed."""
+    ran = {o.nodeid: outcome_signature(o) for o in mine if o.status != "skipped"}
+    expected = tuple(ran[r.nodeid] for r in step.replayable)
+    failing = {o.criterion for o in mine if diagnosable(o) and o.nodeid in step.rows.sequence.nodeids}
+    if not (step.course.reference / step.course.chapter(step.number).file).is_file():
+        return {}  # a student release carries no reference to make mutants of
+    candidates = generate_bank(step.course, step.number)
+    if not failing or not candidates:
+        return {}
+    explaining = []
+    for mutant in candidates:
+        row = step.row(f"mutant:{mutant.id}", mutant.source, len(expected), until=expected)
+        if row is None:
+            return {}
+        if row == expected:
+            explaining.append(mutant)
+    valued = any(o.actual is not None for o in mine if diagnosable(o) and o.nodeid in ran
+                 and o.nodeid in step.rows.sequence.nodeids)
+    said = name_generated(explaining, lesson=_lesson(step.course, step.number), guide=guide, valued=valued)
+    return {criterion: said for criterion in sorted(failing)} if said else {}
+
+
+def _lesson(course: Course, number: int) -> str:
+    """The course guide's section of chapter `number` ("Chapter 3 — the forward pass")."""
+    guide = course.exercises / "README.md"
+    try:
+        text = guide.read_text(encoding="utf-8")
+    except OSError:
+        return ""
+    heading = re.search(rf"^#+\s*(Chapter {number}\b.*?)\s*$", text, re.MULTILINE)
+    return heading.group(1) if heading else ""
 
 
 def _guide(course: Course) -> str:

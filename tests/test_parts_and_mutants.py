@@ -15,8 +15,8 @@ from grader.errors import CourseError
 from grader.selftest.execute import grade_run
 from grader.selftest.mutants import (EQUIVALENTS, VERIFIED, Equivalent, generate, judge_mutants, load_equivalents,
                                      mutant_outcomes, mutant_runs, outcome, proof_inputs, proof_key)
-from grader.selftest.operators import apply, mutations_of
-from grader.selftest.parts import Part, reached_from, reverted, span, student_parts, trains_alike, unwritten
+from grader.mutation.operators import apply, mutations_of
+from grader.mutation.parts import Part, reached_from, reverted, span, student_parts, trains_alike, unwritten
 from submissions import ROOT
 
 COURSE = ROOT / "course.yaml"

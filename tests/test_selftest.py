@@ -16,7 +16,7 @@ import pytest
 from grader.course import load_course, parse_course
 from grader.errors import CourseError
 from grader.mistakes import load_bank
-from grader.selftest.parts import student_parts
+from grader.mutation.parts import student_parts
 from grader.selftest.plan import PART, REFERENCE, REPLAY, STARTERS, neighbour, plan_runs
 from grader.selftest.verdict import Graded, judge, mistake_row, variant_row
 from submissions import ROOT
@@ -234,6 +234,29 @@ def test_a_crashed_grading_is_a_failure_not_a_pass(course, bank):
     assert any("is passed, not “not implemented yet”" in p for p in verdict.checks[1].problems)
 
 
+def test_a_wrong_name_in_the_measured_diagnosis_fails_the_selftest_and_is_reported(course, bank):
+    from grader.mistakes.measure import Named, Rates
+    from grader.selftest.diagnosis_rates import with_diagnosis_check
+    from grader.selftest.render import Summary, render_text, selftest_json
+
+    right = Rates("hand bank", (Named("ch4-mse-sum", ("ch4-mse-sum",), ("ch4-mse-sum",), "right"),))
+    wrong = Rates("held-out generated mutants",
+                  (Named("mse_loss@2:10 / -> *", ("concept:mse.mean",), ("concept:mse.square",), "wrong"),
+                   Named("softmax@1:4 - -> +", ("concept:softmax.shift",), (), "silent")), ambiguous=1)
+    verdict = judge(course, bank, [graded_with(course, bank, "ch4-mse-sum", lambda r: fail(r, 4, "ch4-mse", "ch4-mse-sum"))],
+                    guide_headings=None)
+    fine, broken = with_diagnosis_check(verdict, (right,)), with_diagnosis_check(verdict, (right, wrong))
+    assert fine.checks[-1].passed and fine.checks[:-1] == verdict.checks
+    assert not broken.passed and broken.checks[-1].problems == (
+        "held-out generated mutants: mse_loss@2:10 / -> * is named concept:mse.square, but it is concept:mse.mean",)
+    summary = Summary("course", "bank", 1.0, 1, "process", 1, "now")
+    text = render_text(course, broken, summary, rates=(right, wrong))
+    assert "held-out generated mutants: 0 of 2 named right (0%), 0 only the part, 1 silent, 1 wrong; 1 ambiguous" in text
+    data = selftest_json(broken, summary, [], (right, wrong))["diagnosis"]
+    assert [(d["name"], d["right"], d["silent"], d["wrong"], d["ambiguous"]) for d in data] == [
+        ("hand bank", 1, 0, 0, 0), ("held-out generated mutants", 0, 1, 1, 1)]
+
+
 # --- the real thing, as CI runs it --------------------------------------------------------------
 
 @pytest.fixture(scope="module")
@@ -256,6 +279,19 @@ def test_grade_selftest_is_green_and_prints_its_matrix(selftest, bank):
     assert re.search(r"the hidden tests catch (\d+) of \1 mistakes, the diagnosis names \1;", done.stdout, re.M)
     assert "✓ a mistake costs its points once" in done.stdout        # and the matrix says what each criterion grades
     assert "grades: vector-ops = vector_add, vector_subtract, vector_scale;" in done.stdout
+    # the diagnosis measured on the hand bank and the held-out generated mutants: no wrong name
+    assert re.search(r"^  hand bank: (\d+) of \1 named right \(100%\), 0 only the part, 0 silent, 0 wrong", done.stdout, re.M)
+    assert re.search(r"^  held-out generated mutants: \d+ of \d+ named right .*, 0 wrong; \d+ ambiguous$", done.stdout, re.M)
+
+
+def test_the_diagnosis_rates_are_in_the_json_and_the_page(selftest):
+    _, data, report = selftest
+    rates = {r["name"]: r for r in data["diagnosis"]}
+    assert set(rates) == {"hand bank", "held-out generated mutants"}
+    assert all(r["wrong"] == 0 and r["wrong_names"] == [] for r in rates.values())
+    assert rates["held-out generated mutants"]["total"] > 100 and rates["held-out generated mutants"]["right"] > 0
+    assert any("names no wrong mistake" in c["claim"] and c["passed"] for c in data["checks"])
+    assert "Diagnosis: how often it names the right mistake" in (report / "selftest.html").read_text()
 
 
 def test_every_mistake_is_caught_where_expected_and_named_as_itself(selftest, bank):

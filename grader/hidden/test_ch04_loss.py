@@ -141,6 +141,10 @@ def test_cross_entropy_soft_targets(student, reference, rng):
 @pytest.mark.criterion("ch4-mse")
 def test_mse(student, reference, worker, rng):
     mse = student.mse_loss
+    # Four values first: the mean (/ 4), the sum, the ½ convention (/ 2) and an off-by-one mean
+    # (/ 3) all differ here, so the failure tells the diagnosis which one a student wrote (with
+    # three values, / 2 and / (n - 1) are the same number).
+    expect(mse([0.9, 0.2, 0.4, 0.5], [1.0, 0.0, 0.0, 0.5]), 0.0525, rel=1e-9)
     expect(mse([0.9, 0.2, 0.4], [1.0, 0.0, 0.0]), 0.07, rel=1e-9)
     expect(mse([1, 2, 3, 4], [1, 2, 3, 4]), 0, rel=0, abs_tol=0)
     expect(mse([1, 2, 3], [3, 5, 3]), 13 / 3, rel=1e-12)

@@ -10,7 +10,7 @@ the reference does, training it again only costs time. GRADE_SELFTEST_TRAINING (
     skip          do not train: the criteria that need the trained classifier are skipped
 
 The self-test replays only for a change outside ENTRY_POINTS and everything they call (see
-grader/selftest/parts.py), so the trained state is the same as training would give; it skips
+grader/mutation/parts.py), so the trained state is the same as training would give; it skips
 only in a first pass whose verdict stands if another criterion already lost points.
 """
 

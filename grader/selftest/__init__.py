@@ -5,14 +5,17 @@
     execute.py   each grading is `grade chapter ...` in its own process, several at a time
     verdict.py   results.json -> the sensitivity matrix and the checks (pure)
     render.py    the matrix as text, an HTML page and JSON
-    parts.py     the student parts (what the starters leave to write), each put back to its starter
-    operators.py, mutants.py, mutation_report.py   `--mutants`: first-order mutants of every
-                 student part, graded in their chapter, checked against equivalent-mutants.yaml
+    mutants.py, mutation_report.py   `--mutants`: first-order mutants of every student part
+                 (made by grader/mutation/), graded in their chapter, checked against
+                 equivalent-mutants.yaml
+    diagnosis_rates.py   how often the diagnosis names the right mistake on the hand bank and the
+                 held-out half of the generated bank
 
 It fails when a mistake goes undetected or is caught somewhere it should not be, when a harmless
 variant loses points, when a criterion worth points catches nothing, when the reference or the
-starters do not score as they must, when the diagnosis names the wrong mistake, or when a
-student part put back to its starter costs no points (with --mutants: when a mutant survives).
+starters do not score as they must, when the diagnosis names a wrong mistake (for an entry of the
+bank, or for a held-out generated mutant), or when a student part put back to its starter costs no
+points (with --mutants: when a mutant survives).
 """
 
 from __future__ import annotations
@@ -31,7 +34,8 @@ from ..errors import CourseError, UsageError
 from ..mistakes import load_bank
 from ..mistakes.bank import fingerprint
 from ..scorecard import write_atomically
-from .execute import grade_all, guide_headings
+from .diagnosis_rates import diagnosis_rates, replays_meanwhile, with_diagnosis_check
+from .execute import PACKAGE_ROOT, grade_all, guide_headings
 from .mutants import (MUTANT, VERIFIED, MutationVerdict, generate, judge_mutants, load_equivalents, mutant_outcomes,
                       mutant_runs, proof_inputs, proof_key, trained_again)
 from .mutation_report import mutants_json, mutants_page, render_mutants_html, render_mutants_text, verified_summary
@@ -81,30 +85,35 @@ def run_selftest(*, course: Course, report_dir: Path, jobs: int | None = None, s
     jobs = jobs or os.cpu_count() or 1
     started = datetime.now(timezone.utc)
     clock = time.monotonic()
-    with tempfile.TemporaryDirectory(prefix="grade-selftest-") as scratch:
-        graded = grade_all(runs, course, Path(scratch), report_dir / "runs", jobs=jobs, sandbox=sandbox,
-                           progress=progress)
-        mutation_outcomes: dict = {}
-        if mutants:
-            mutation_outcomes = mutant_outcomes([g for g in graded if g.run.kind == MUTANT], final_chapter(course))
-            by_id = {m.id: m for m in generated}
-            again = tuple(trained_again(by_id[i]) for i, (fate, *_rest) in mutation_outcomes.items()
-                          if fate == "kept" and by_id[i].trains)
-            retrained = grade_all(again, course, Path(scratch), report_dir / "runs", jobs=jobs, sandbox=sandbox,
-                                  progress=progress)
-            mutation_outcomes.update(mutant_outcomes(retrained, final_chapter(course)))
-            graded += retrained
-    graded = [g for g in graded if g.run.kind != MUTANT]
-    verdict = judge(course, bank, graded, guide_headings(course))
+    # the replays the diagnosis's rates need run beside the gradings
+    with replays_meanwhile(course, str(PACKAGE_ROOT)) as replaying:
+        with tempfile.TemporaryDirectory(prefix="grade-selftest-") as scratch:
+            graded = grade_all(runs, course, Path(scratch), report_dir / "runs", jobs=jobs, sandbox=sandbox,
+                               progress=progress)
+            mutation_outcomes: dict = {}
+            if mutants:
+                mutation_outcomes = mutant_outcomes([g for g in graded if g.run.kind == MUTANT],
+                                                    final_chapter(course))
+                by_id = {m.id: m for m in generated}
+                again = tuple(trained_again(by_id[i]) for i, (fate, *_rest) in mutation_outcomes.items()
+                              if fate == "kept" and by_id[i].trains)
+                retrained = grade_all(again, course, Path(scratch), report_dir / "runs", jobs=jobs,
+                                      sandbox=sandbox, progress=progress)
+                mutation_outcomes.update(mutant_outcomes(retrained, final_chapter(course)))
+                graded += retrained
+        graded = [g for g in graded if g.run.kind != MUTANT]
+        rates = diagnosis_rates(course, bank, replaying)
+        verdict = with_diagnosis_check(judge(course, bank, graded, guide_headings(course)), rates)
     tiers = sorted({g.results["sandbox"] for g in graded if g.results})  # what "auto" resolved to
     summary = Summary(course=f"{course.title} {course.version}", bank=fingerprint(bank),
                       seconds=round(time.monotonic() - clock, 1), jobs=jobs, sandbox=", ".join(tiers) or sandbox,
                       runs=len(runs),
                       started=started.isoformat(timespec="seconds"))
     html, data = report_dir / "selftest.html", report_dir / "selftest.json"
-    write_atomically(html, render_html(selftest_page(course, verdict, summary, report_dir)))
-    write_atomically(data, json.dumps(selftest_json(verdict, summary, graded), indent=2, ensure_ascii=False) + "\n")
-    text = render_text(course, verdict, summary, html)
+    write_atomically(html, render_html(selftest_page(course, verdict, summary, report_dir, rates)))
+    write_atomically(data, json.dumps(selftest_json(verdict, summary, graded, rates), indent=2, ensure_ascii=False)
+                     + "\n")
+    text = render_text(course, verdict, summary, html, rates)
     if not mutants:
         return SelftestResult(verdict, text, html, data)
     mutation = judge_mutants(course, generated, mutation_outcomes, equivalents)

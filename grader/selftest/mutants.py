@@ -27,8 +27,9 @@ from ..course import Course
 from ..errors import CourseError
 from ..hidden.training import ENTRY_POINTS
 from .once import spilled
-from .operators import apply, mutations_of
-from .parts import Part, functions_of, reached_from, span, student_parts
+from ..mutation import operators
+from ..mutation.operators import apply, mutations_of
+from ..mutation.parts import Part, functions_of, reached_from, span, student_parts
 from .plan import REPLAY, SKIP, Run, final_chapter
 from .verdict import Graded
 
@@ -272,7 +273,7 @@ def proof_inputs(course: Course) -> dict[str, str]:
     """sha256 of every file the mutation verdict depends on: the reference chapters, the starters
     (which say what the student parts are), the hidden tests and their comparisons, the rubric,
     the list of equivalent mutants and the operators that make the mutants."""
-    files = [course.path, course.root / EQUIVALENTS, Path(__file__).with_name("operators.py"),
+    files = [course.path, course.root / EQUIVALENTS, Path(operators.__file__),
              Path(__file__).parents[1] / "checks.py"]   # the hidden tests' comparisons, relative oracles included
     files += [folder / ch.file for ch in course.chapters for folder in (course.reference, course.exercises)]
     files += sorted({ch.tests_path.parent for ch in course.chapters}.pop().glob("*.py"))
@@ -287,7 +288,7 @@ def _relative(path: Path, root: Path) -> str:
     try:
         return str(path.resolve().relative_to(root.resolve()))
     except ValueError:
-        if path.parent.name in ("hidden", "selftest"):
+        if path.parent.name in ("hidden", "mutation"):
             return f"grader/{path.parent.name}/{path.name}"
         return f"grader/{path.name}" if path.parent.name == "grader" else path.name
 

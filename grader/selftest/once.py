@@ -10,7 +10,7 @@ import ast
 from typing import Iterable
 
 from ..course import Chapter, Course
-from .parts import functions_of, student_parts
+from ..mutation.parts import functions_of, student_parts
 
 
 def owners(chapter: Chapter, parts: Iterable[str]) -> frozenset[str]:

@@ -9,7 +9,7 @@ from typing import Mapping
 from ..course import Course, Mistake
 from ..hidden.training import ENTRY_POINTS
 from ..mistakes import Bank
-from .parts import Part, reached_from, reverted, student_parts, trains_alike
+from ..mutation.parts import Part, reached_from, reverted, student_parts, trains_alike
 
 REFERENCE, STARTERS, MISTAKE, VARIANT, PART = "reference", "starters", "mistake", "variant", "part"
 RECORD, REPLAY, SKIP = "record", "replay", "skip"   # the final chapter's training (grader/hidden/training.py)

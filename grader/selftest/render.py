@@ -13,6 +13,7 @@ from typing import Any
 import jinja2
 
 from ..course import Course
+from ..mistakes.measure import Rates
 from .verdict import Graded, MistakeRow, Verdict
 
 SCHEMA = "mlp-grader/selftest/1"
@@ -57,7 +58,8 @@ def _chapters(course: Course, verdict: Verdict):
 
 # --- text ---------------------------------------------------------------------------------------
 
-def render_text(course: Course, verdict: Verdict, summary: Summary, report: Path | None = None) -> str:
+def render_text(course: Course, verdict: Verdict, summary: Summary, report: Path | None = None,
+                rates: tuple[Rates, ...] = ()) -> str:
     lines = [f"grade selftest — {summary.course} · mistake bank {summary.bank} · "
              f"{len(verdict.rows)} mistakes, {len(verdict.variants)} harmless variants", "",
              "Sensitivity matrix (mistake × criterion)", "  " + LEGEND]
@@ -82,6 +84,10 @@ def render_text(course: Course, verdict: Verdict, summary: Summary, report: Path
     for row in verdict.parts:
         lines.append(f"  {'✓' if not row.problems else '✗'} {row.part.label}".ljust(width + 4) +
                      f"chapter {row.part.chapter}: {row.score}  lost: {', '.join(map(short, row.lost)) or 'nothing'}")
+    if rates:
+        lines += ["", "Diagnosis (named right / only the part / silent / wrong; ambiguous: reproduced alike by "
+                      "mutants of different concepts)"]
+        lines += [f"  {r.line()}" for r in rates]
     lines += ["", "Checks"]
     for check in verdict.checks:
         lines.append(f"  {'✓' if check.passed else '✗'} {check.claim}")
@@ -164,6 +170,21 @@ class SelftestPage:
     checks: tuple[CheckLine, ...]
     provenance: tuple[tuple[str, str], ...]
     parts: tuple[PartLine, ...] = ()
+    rates: tuple[RateLine, ...] = ()
+
+
+@dataclass(frozen=True)
+class RateLine:
+    """One measured set of the diagnosis, for the page."""
+
+    name: str
+    total: int
+    right: int
+    part: int
+    silent: int
+    wrong: int
+    ambiguous: int
+    rate: str         # "18%"
 
 
 def _link(path: str, page_dir: Path) -> str:
@@ -180,7 +201,14 @@ def _line(row: MistakeRow, criteria, page_dir: Path) -> Line:
                 row.problems + row.misdiagnoses, _link(row.report, page_dir))
 
 
-def selftest_page(course: Course, verdict: Verdict, summary: Summary, page_dir: Path) -> SelftestPage:
+def _rate_line(rates: Rates) -> RateLine:
+    total, right = len(rates.rows), rates.count("right")
+    return RateLine(rates.name, total, right, rates.count("part"), rates.count("silent"), rates.count("wrong"),
+                    rates.ambiguous, f"{100 * right / total:.0f}%" if total else "n/a")
+
+
+def selftest_page(course: Course, verdict: Verdict, summary: Summary, page_dir: Path,
+                  rates: tuple[Rates, ...] = ()) -> SelftestPage:
     blocks = tuple(Block(ch.number, ch.title, tuple((short(c.id), c.id, part_of(c)) for c in ch.criteria),
                          tuple(_line(r, ch.criteria, page_dir) for r in rows),
                          tuple(len(verdict.coverage[c.id]) for c in ch.criteria))
@@ -196,6 +224,7 @@ def selftest_page(course: Course, verdict: Verdict, summary: Summary, page_dir: 
     return SelftestPage(
         course=summary.course, passed=verdict.passed, headline=headline, legend=LEGEND, blocks=blocks, parts=parts,
         variants=variants, checks=tuple(CheckLine(c.passed, c.claim, c.problems) for c in verdict.checks),
+        rates=tuple(_rate_line(r) for r in rates),
         provenance=(("Course", summary.course), ("Mistake bank", summary.bank),
                     ("Gradings", f"{summary.runs}, {summary.jobs} at a time"), ("Sandbox", summary.sandbox),
                     ("Started", summary.started), ("Duration", f"{summary.seconds:.1f} s")),
@@ -216,7 +245,8 @@ def render_html(page: SelftestPage) -> str:
 
 # --- JSON ---------------------------------------------------------------------------------------
 
-def selftest_json(verdict: Verdict, summary: Summary, graded: list[Graded]) -> dict[str, Any]:
+def selftest_json(verdict: Verdict, summary: Summary, graded: list[Graded],
+                  rates: tuple[Rates, ...] = ()) -> dict[str, Any]:
     return {
         "schema": SCHEMA, "passed": verdict.passed, "course": summary.course, "bank": summary.bank,
         "seconds": summary.seconds, "jobs": summary.jobs, "sandbox": summary.sandbox, "started": summary.started,
@@ -233,6 +263,7 @@ def selftest_json(verdict: Verdict, summary: Summary, graded: list[Graded]) -> d
         "parts": [{"chapter": r.part.chapter, "name": r.part.name, "score": r.score, "lost": list(r.lost),
                    "problems": list(r.problems)} for r in verdict.parts],
         "coverage": {criterion: list(ids) for criterion, ids in verdict.coverage.items()},
+        "diagnosis": [r.as_json() for r in rates],
         "checks": [{"claim": c.claim, "passed": c.passed, "problems": list(c.problems)} for c in verdict.checks],
         "runs": [{"name": g.run.name, "kind": g.run.kind, "chapters": list(g.run.chapters),
                   "integrated": g.run.integrated, "decoys": list(g.run.decoys), "exit_code": g.code,

@@ -9,7 +9,7 @@ from typing import Mapping
 from ..course import Course, Mistake
 from ..mistakes import Bank
 from .once import changed_parts, declaration_problems, spilled
-from .parts import Part, student_parts
+from ..mutation.parts import Part, student_parts
 from .plan import MISTAKE, PART, REFERENCE, STARTERS, VARIANT, Run
 
 HIT = ("failed", "error", "timeout")   # a criterion whose checks caught something

@@ -7,6 +7,7 @@ a[i][j] -> a[j][i], min <-> max, and `return X` -> `return None`."""
 from __future__ import annotations
 
 import ast
+import functools
 from dataclasses import dataclass
 from typing import Iterator
 
@@ -139,18 +140,32 @@ def mutations_of(source: str, function: ast.FunctionDef) -> tuple[Mutation, ...]
     keeping only those that compile and change the program (not just its formatting)."""
     text = _Text(source)
     skip = _docstring(function)
-    original = ast.dump(ast.parse(source))
+    original = ast.dump(function)
     found, seen = [], set()
     for node in ast.walk(function):
         if node is skip:
             continue
         for mutation in _node_mutations(text, node):
             mutant = apply(source, mutation)
-            try:
-                changed = ast.dump(ast.parse(mutant)) != original
-            except SyntaxError:
-                continue
+            changed = changes_program(original, mutant, function.lineno)
             if changed and mutant not in seen:
                 seen.add(mutant)
                 found.append(mutation)
     return tuple(sorted(found, key=lambda m: (m.line, m.column, m.operator)))
+
+
+@functools.lru_cache(maxsize=1024)  # the generated bank re-checks the self-test's mutants
+def changes_program(original: str, mutant: str, line: int) -> bool | None:
+    """Whether `mutant`, whose edits all lie inside the function defined at `line`, is a different
+    program from the one whose function dumps as `original` (`ast.dump`); None when it does not
+    compile. Only that function is compared: the rest of the text is the same, and dumping the
+    whole module for every mutant would cost most of the time of making them."""
+    try:
+        tree = ast.parse(mutant)
+    except SyntaxError:
+        return None
+    for node in tree.body:
+        for candidate in (node, *(node.body if isinstance(node, ast.ClassDef) else ())):
+            if isinstance(candidate, (ast.FunctionDef, ast.AsyncFunctionDef)) and candidate.lineno == line:
+                return ast.dump(candidate) != original
+    return True

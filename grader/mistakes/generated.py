@@ -1,0 +1,394 @@
+"""The generated bank: mutants of every student part of the reference, each placed on a concept of
+concepts.yaml and phrased from that concept and the kind of change (pure, but for reading files).
+
+Two families of change. The self-test's first-order operators (grader/mutation/operators.py:
+swapped operators, constants + 1, a dropped minus or `not`, a[i][j] -> a[j][i], min <-> max,
+`return None`), so that every mutant `grade selftest --mutants` kills can also be recognised; and
+the slips students make that those operators cannot: a call left out, one of its arguments kept
+(`relu(z)` -> `z`, the activation forgotten; `max(1, n // 10)` -> `n // 10`, the guard forgotten),
+an operand left out (`w . x + b` -> `w . x`, the bias forgotten; `total / n` -> `total`, a sum for
+a mean), operands the other way round (`p - t` -> `t - p`), any other of + - * / in place of one,
+the two outcomes of `x if c else y` swapped, a loop that leaves out the last or first item of its
+list, one stored value read for another (`self.z_values` for `self.outputs`), and a list rebound
+where it should change in place (`row[:] = ...` -> `row = ...`). The slips are diagnosis
+candidates only: the mutation score counts the first family.
+"""
+
+from __future__ import annotations
+
+import ast
+import contextlib
+import functools
+import hashlib
+import json
+import platform
+from dataclasses import astuple, dataclass, replace
+from pathlib import Path
+from typing import Callable, Iterator
+
+from ..course import Course
+from ..errors import CourseError
+from ..outcomes import Diagnosis
+from ..mutation.operators import ARITHMETIC, _Text, apply, mutations_of
+from ..mutation.parts import Part, functions_of, span, student_parts
+from ..scorecard import write_atomically
+from .concepts import CONCEPTS, Concept, by_id, concept_at, load_concepts, regions_of
+from .rows import usable_cache_dir
+
+# The operators whose change reads "uses X where Y is meant".
+_SWAP = "swap"
+
+
+@dataclass(frozen=True)
+class Generated:
+    """One generated mutant: a reference chapter with one small change inside a student part."""
+
+    id: str              # "<part>@<line within the part>:<column> <change>", as the self-test's ids
+    part: Part
+    kind: str            # what sort of change: swap, sign, not, index, return, call, operand, name, rebind
+    old: str             # the code as the reference has it
+    new: str             # the code as the mutant has it
+    concept: Concept | None
+    source: str          # the whole mutated chapter
+    edits: tuple[tuple[int, int, str], ...] = ()   # (start, end, text) in the reference chapter
+
+    @property
+    def change(self) -> str:
+        """Two mutants with the same change did the same thing to their concept."""
+        return f"{self.kind}: {self.old} -> {self.new}"
+
+
+@dataclass(frozen=True)
+class _Change:
+    kind: str
+    old: str
+    new: str
+    start: int           # the focus of the change: the code it is about, for the concept
+    end: int
+    edits: tuple[tuple[int, int, str], ...]
+
+
+def phrase(mutant: Generated) -> str:
+    """What the student probably did, in the lesson's terms."""
+    concept = mutant.concept.text if mutant.concept else f"`{mutant.part.name}`"
+    old, new = f"`{_short(mutant.old)}`", f"`{_short(mutant.new)}`"
+    return {
+        "sign": f"In {concept}, a minus seems to be dropped, which flips a sign ({new} for {old}).",
+        "not": f"{_capital(concept)} seems to be inverted: its `not` is missing.",
+        "index": f"{_capital(concept)} seems to use the rows where the columns are meant ({new} for {old}).",
+        "return": f"{_capital(concept)} seems never to be returned: the function returns None.",
+        "call": f"{_capital(concept)} seems to leave out {old.rstrip('`')}(…)`.",
+        "operand": f"{_capital(concept)} seems to be missing: {old} is left out.",
+        "rebind": f"{_capital(concept)} seems to rebind {new} to a new list instead of changing {old} in place.",
+        "order": f"{_capital(concept)} seems to have its operands the other way round ({new} for {old}).",
+        "branches": f"{_capital(concept)} seems to give its two outcomes the other way round ({new} for {old}).",
+        "loop": f"{_capital(concept)} seems to leave out an item of the list it goes through ({new} for {old}).",
+    }.get(mutant.kind, f"{_capital(concept)} seems to use {new} where {old} is meant.")
+
+
+def _short(code: str, limit: int = 48) -> str:
+    code = " ".join(code.split())
+    return code if len(code) <= limit else code[:limit - 1] + "…"
+
+
+def _capital(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+# --- generating ---------------------------------------------------------------------------------
+
+def generate_bank(course: Course, chapter: int | None = None) -> tuple[Generated, ...]:
+    """Every generated mutant of every student part (of `chapter` only, when given), each with its
+    concept (None where the part's annotations leave the change uncovered: tests/test_concepts.py
+    requires that never happens). Cached per course and file contents: a warm judge diagnoses many
+    gradings."""
+    files = [course.root / "concepts.yaml", *(course.reference / c.file for c in course.chapters),
+             *(course.exercises / c.file for c in course.chapters)]
+    stamp = tuple((str(f), f.stat().st_mtime_ns if f.is_file() else 0) for f in files)
+    return _cached(course, stamp, chapter)
+
+
+@functools.lru_cache(maxsize=16)
+def _cached(course: Course, stamp: tuple, chapter: int | None) -> tuple[Generated, ...]:
+    del stamp  # part of the cache key only
+    parts = tuple(p for p in student_parts(course) if chapter is None or p.chapter == chapter)
+    return _stored(course, parts, lambda: generate_for(course, parts))
+
+
+# --- kept between processes ---------------------------------------------------------------------
+# Making a chapter's mutants means parsing each one (a quarter of a second for chapter 5), which
+# every failing grading, a fresh process, would pay again. They are kept, as their edits of the
+# reference, in the user's cache folder (grader/mistakes/rows.py keeps their replays there), keyed
+# by everything they are made from.
+
+STORED = 1   # bump when what is stored changes
+_CODE = (Path(__file__), Path(__file__).with_name("concepts.py"),
+         *(Path(__file__).parent.parent / "mutation").glob("*.py"))
+
+
+def _stored(course: Course, parts: tuple[Part, ...],
+            make: Callable[[], tuple[Generated, ...]]) -> tuple[Generated, ...]:
+    folder = usable_cache_dir()
+    if folder is None:  # no usable cache folder: made again next time, nothing more
+        return make()
+    key = _stored_key(course, parts)
+    path = folder / f"generated-{key[:32]}.json"
+    with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if data["key"] == key:
+            return _revive(course, data["mutants"])
+    found = make()
+    with contextlib.suppress(OSError):
+        write_atomically(path, json.dumps({"key": key, "mutants": [_as_data(g) for g in found]}) + "\n")
+    return found
+
+
+def _stored_key(course: Course, parts: tuple[Part, ...]) -> str:
+    described = [STORED, platform.python_version(), [list(astuple(p)) for p in parts]]
+    hasher = hashlib.sha256(json.dumps(described).encode())
+    files = {course.root / CONCEPTS, *(course.reference / p.file for p in parts),
+             *(course.exercises / p.file for p in parts)}
+    for path in [*sorted(files), *_CODE]:
+        with contextlib.suppress(OSError):
+            hasher.update(path.name.encode() + b"\0" + hashlib.sha256(path.read_bytes()).digest())
+    return hasher.hexdigest()
+
+
+def _as_data(mutant: Generated) -> dict:
+    return {"id": mutant.id, "part": list(astuple(mutant.part)), "kind": mutant.kind, "old": mutant.old,
+            "new": mutant.new, "concept": mutant.concept.id if mutant.concept else None,
+            "edits": [list(edit) for edit in mutant.edits]}
+
+
+def _revive(course: Course, stored: list[dict]) -> tuple[Generated, ...]:
+    concepts = by_id(load_concepts(course.root))
+    sources: dict[str, str] = {}
+    found = []
+    for item in stored:
+        part = Part(*item["part"])
+        if part.file not in sources:
+            sources[part.file] = _read(course.reference / part.file)
+        edits = tuple((start, end, text) for start, end, text in item["edits"])
+        found.append(Generated(item["id"], part, item["kind"], item["old"], item["new"],
+                               concepts[item["concept"]] if item["concept"] else None,
+                               _edited(sources[part.file], edits), edits))
+    return tuple(found)
+
+
+def generate_for(course: Course, parts: tuple[Part, ...] | None = None) -> tuple[Generated, ...]:
+    """The generated mutants of `parts` (default: every student part)."""
+    concepts = load_concepts(course.root)
+    found: list[Generated] = []
+    sources: dict[str, str] = {}
+    for part in parts if parts is not None else student_parts(course):
+        if part.file not in sources:
+            sources[part.file] = _read(course.reference / part.file)
+        found += _of_part(sources[part.file], part, concepts, f"{course.reference.name}/{part.file}")
+    return tuple(found)
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise CourseError(f"{path}: the reference chapter cannot be read ({error})") from None
+
+
+def _of_part(source: str, part: Part, concepts: tuple[Concept, ...], label: str) -> list[Generated]:
+    function = functions_of(ast.parse(source)).get(part.name)
+    if function is None:
+        raise CourseError(f"{label}: {part.name} is a student part but the reference does not define it")
+    regions = regions_of(source, part.name, concepts, label=label) if any(c.part == part.name for c in concepts) else ()
+    first = span(source, part.name)[0]
+    text = _Text(source)
+    start, end = text.starts[function.lineno - 1], text.starts[function.end_lineno]
+    original = _function_dump(source[start:end])
+    found, seen = [], {source}
+    for change in (*_first_order(text, function), *_slips(text, function)):
+        mutant = _edited(source, change.edits)
+        grown = len(mutant) - len(source)  # every edit lies inside the function
+        if mutant in seen or _function_dump(mutant[start:end + grown]) in (None, original):
+            continue
+        seen.add(mutant)
+        line, column = _position(text, change.start)
+        found.append(Generated(f"{part.name}@{line - first}:{column} {change.old} -> {change.new}", part,
+                               change.kind, change.old, change.new, concept_at(regions, change.start, change.end),
+                               mutant, change.edits))
+    return found
+
+
+def _function_dump(code: str) -> str | None:
+    """The AST of one function's whole lines, methods included (their indentation is kept, under an
+    `if`), as text; None when it does not compile. Parsing only the function, not the chapter, for
+    each mutant keeps making a chapter's mutants within a tenth of a second."""
+    try:
+        tree = ast.parse(code if not code[:1].isspace() else "if True:\n" + code)
+    except SyntaxError:
+        return None
+    return ast.dump(tree)
+
+
+def _edited(source: str, edits: tuple[tuple[int, int, str], ...]) -> str:
+    for start, end, text in sorted(edits, reverse=True):
+        source = source[:start] + text + source[end:]
+    return source
+
+
+def _position(text: _Text, offset: int) -> tuple[int, int]:
+    line = max(i for i, s in enumerate(text.starts) if s <= offset) + 1
+    return line, offset - text.starts[line - 1]
+
+
+def _first_order(text: _Text, function: ast.FunctionDef) -> Iterator[_Change]:
+    """The self-test's mutations, with what each changed and the kind of change."""
+    for mutation in mutations_of(text.source, function):
+        (start, end, new), *_ = sorted((e.start, e.end, e.text) for e in mutation.edits)
+        old = text.source[start:end]
+        operator = mutation.operator
+        if operator.startswith("drop "):
+            kind = "sign" if operator == "drop -" else "not"
+            stop = _operand_end(text, function, start)
+            old, new = text.source[start:stop], text.source[end:stop]
+            yield _Change(kind, old, new, start, end, ((start, end, ""),))   # the focus: the sign itself
+            continue
+        kind = {"a[i][j] -> a[j][i]": "index", "return X -> return None": "return"}.get(operator, _SWAP)
+        yield _Change(kind, old, new, start, end, ((start, end, new),))
+
+
+def _operand_end(text: _Text, function: ast.FunctionDef, start: int) -> int:
+    """The end of the unary expression of `function` that begins at `start`."""
+    for node in ast.walk(function):
+        if isinstance(node, ast.UnaryOp) and text.begin(node) == start:
+            return text.finish(node)
+    return start
+
+
+def _slips(text: _Text, function: ast.FunctionDef) -> Iterator[_Change]:
+    """The slips students make that first-order operators do not (see the module docstring)."""
+    attributes = sorted({n.attr for n in ast.walk(function) if _self_attribute(n) and isinstance(n.ctx, ast.Load)
+                         and not _called(function, n)})
+    for node in ast.walk(function):
+        if isinstance(node, ast.Call):
+            yield from _calls(text, node)
+        elif isinstance(node, ast.BinOp) and type(node.op) in ARITHMETIC:
+            yield from _operands(text, node)
+            yield from _operators(text, node)
+        elif isinstance(node, ast.IfExp):
+            yield _whole(text, node, "branches", f"{_operand(text, node.orelse)} if {text.segment(node.test)} "
+                                                 f"else {_operand(text, node.body)}")
+        elif isinstance(node, (ast.For, ast.comprehension)) and isinstance(node.iter, (ast.Name, ast.Attribute)):
+            for cut in ("[:-1]", "[1:]"):
+                yield _whole(text, node.iter, "loop", text.segment(node.iter) + cut)
+        elif _self_attribute(node) and isinstance(node.ctx, ast.Load) and not _called(function, node):
+            for other in attributes:
+                if other != node.attr:
+                    yield _whole(text, node, "name", f"self.{other}")
+        elif isinstance(node, ast.Assign) and len(node.targets) == 1 and _whole_slice(node.targets[0]):
+            target = node.targets[0]
+            name = text.segment(target.value)
+            yield _Change("rebind", f"{name}[:]", name, text.begin(target), text.finish(target),
+                          ((text.begin(target), text.finish(target), name),))
+
+
+def _whole(text: _Text, node: ast.AST, kind: str, new: str) -> _Change:
+    """`node`'s code replaced by `new`; the focus is the whole node."""
+    start, end = text.begin(node), text.finish(node)
+    return _Change(kind, text.segment(node), new, start, end, ((start, end, new),))
+
+
+def _operand(text: _Text, node: ast.AST) -> str:
+    """An operand's code, in parentheses where moving it elsewhere could change how it parses."""
+    loose = (ast.BinOp, ast.BoolOp, ast.Compare, ast.IfExp, ast.Lambda, ast.NamedExpr, ast.UnaryOp)
+    return f"({text.segment(node)})" if isinstance(node, loose) else text.segment(node)
+
+
+def _calls(text: _Text, node: ast.Call) -> Iterator[_Change]:
+    """A call left out, one of its arguments kept: `relu(z)` -> `z` (the activation forgotten),
+    `max(1, n // 10)` -> `n // 10` (the guard forgotten)."""
+    arguments = [a for a in node.args if not isinstance(a, ast.Starred)]
+    if not arguments or len(arguments) != len(node.args) or len(arguments) > 3:
+        return
+    name = text.segment(node.func)
+    for argument in arguments:
+        yield _Change("call", name, text.segment(argument), text.begin(node), text.finish(node),
+                      ((text.begin(node), text.finish(node), _operand(text, argument)),))
+
+
+def _operands(text: _Text, node: ast.BinOp) -> Iterator[_Change]:
+    """`a op b` -> `a`, and -> `b` where the operation commutes: the focus is what was left out."""
+    symbol = ARITHMETIC[type(node.op)][1]
+    at = text.symbol(node.left, node.right, symbol)
+    whole = (text.begin(node), text.finish(node))
+    dropped = text.source[at:whole[1]]
+    yield _Change("operand", dropped, text.segment(node.left), at, whole[1],
+                  ((whole[0], whole[1], _operand(text, node.left)),))
+    if isinstance(node.op, (ast.Add, ast.Mult)):
+        dropped = text.source[whole[0]:at + len(symbol)]
+        yield _Change("operand", dropped, text.segment(node.right), whole[0], at + len(symbol),
+                      ((whole[0], whole[1], _operand(text, node.right)),))
+
+
+def _operators(text: _Text, node: ast.BinOp) -> Iterator[_Change]:
+    """Operands the other way round (`1 - a` -> `a - 1`) where the order matters, and any other of
+    + - * / in place of one of them (the self-test's operators swap each for one other only)."""
+    if isinstance(node.op, (ast.Sub, ast.Div, ast.FloorDiv, ast.Mod, ast.Pow)):
+        symbol = ARITHMETIC[type(node.op)][1]
+        yield _whole(text, node, "order", f"{_operand(text, node.right)} {symbol} {_operand(text, node.left)}")
+    basic = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/"}
+    if type(node.op) in basic:
+        old = basic[type(node.op)]
+        at = text.symbol(node.left, node.right, old)
+        for new in (s for s in basic.values() if s != old):
+            yield _Change(_SWAP, old, new, at, at + len(old), ((at, at + len(old), new),))
+
+
+def _self_attribute(node: ast.AST) -> bool:
+    return isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "self"
+
+
+def _called(function: ast.FunctionDef, attribute: ast.Attribute) -> bool:
+    """Whether `self.x` is used as a method (`self.x(...)`), which no stored value can stand for."""
+    return any(isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and n.func.attr == attribute.attr
+               and _self_attribute(n.func) for n in ast.walk(function))
+
+
+def _whole_slice(target: ast.AST) -> bool:
+    return (isinstance(target, ast.Subscript) and isinstance(target.slice, ast.Slice)
+            and target.slice.lower is None and target.slice.upper is None and target.slice.step is None)
+
+
+# --- naming (pure) ------------------------------------------------------------------------------
+
+WHY = ("A copy of the reference with only such a change gives exactly your answers on every check of this "
+       "chapter that could be replayed ({count} of the generated variants of the chapter's student parts do).")
+
+
+def name_generated(explaining: list[Generated], *, lesson: str, guide: str, valued: bool = True) -> Diagnosis | None:
+    """What the mutants that reproduce a student's failures let the scorecard say, and no more:
+    the concept and the kind of change when they all agree on both; the concept alone when they
+    agree only on it; the part alone when they agree only on that; nothing when they disagree.
+    `valued`: some failure shows a wrong value. Failures that are all exceptions ("division by
+    zero") are weak evidence: changes in different places raise the same one, so they name the
+    part at most."""
+    if not explaining:
+        return None
+    if not valued:
+        explaining = [replace(g, concept=None) for g in explaining]
+    first = explaining[0]
+    concepts = {g.concept.id if g.concept else None for g in explaining}
+    parts = {g.part.name for g in explaining}
+    why = WHY.format(count=len(explaining))
+    if len(concepts) == 1 and None not in concepts:
+        concept = first.concept
+        title = f"{first.part.name}: {concept.text}"
+        if len({g.change for g in explaining}) == 1:
+            return Diagnosis(f"concept:{concept.id}", title, phrase(first), why, lesson, guide)
+        return Diagnosis(f"concept:{concept.id}", title,
+                         f"The mistake seems to be in {concept.text} (in `{first.part.name}`): several different "
+                         f"changes there give exactly your answers.", why, lesson, guide)
+    if len(parts) == 1:
+        return Diagnosis(f"part:{first.part.name}", f"{first.part.name}",
+                         f"The mistake seems to be in `{first.part.name}`: changes in {len(concepts)} different "
+                         f"places of it give exactly your answers, so the diagnosis cannot say which.",
+                         why, lesson, guide)
+    return None

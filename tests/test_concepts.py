@@ -1,0 +1,102 @@
+"""The generated bank's diagnosis: every generated mutant sits on a concept of concepts.yaml, a
+diagnosis is phrased from a mutant's concept and change, an ambiguous case stays silent, and the
+independent mistakes of bench/independent-mistakes.yaml never get a wrong name."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from grader.course import load_course
+from grader.mistakes import load_bank
+from grader.mistakes.generated import generate_for, name_generated
+from grader.mistakes import measure
+from grader.selftest.mutants import generate
+from submissions import ROOT
+
+
+@pytest.fixture(scope="module")
+def course():
+    return load_course(ROOT / "course.yaml")
+
+
+@pytest.fixture(scope="module")
+def bank(course):
+    return generate_for(course)
+
+
+def test_the_diagnosis_and_its_generated_bank_import_nothing_of_the_self_test():
+    """The engine's diagnosis shares the parts and the operators with the self-test through
+    grader/mutation/, a feature of neither; it must not load the self-test's package."""
+    import subprocess
+    import sys
+    code = ("import sys, grader.diagnosis, grader.mistakes.generated, grader.mistakes.rows; "
+            "print(sorted(m for m in sys.modules if m.startswith('grader.selftest')))")
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
+
+
+def test_every_generated_mutant_of_every_part_has_a_concept(course, bank):
+    assert bank and [m.id for m in bank if m.concept is None] == []
+    # the self-test's first-order mutants are all in the generated bank, so all have a concept
+    assert {m.source for m in generate(course)} <= {m.source for m in bank}
+
+
+def test_a_diagnosis_is_phrased_from_the_mutants_concept_and_change(bank):
+    mutant = next(m for m in bank if m.concept and m.concept.id == "layer.bias" and m.kind == "operand")
+    said = name_generated([mutant], lesson="Chapter 3", guide="")
+    assert said.mistake == "concept:layer.bias"
+    assert "the bias term of z" in said.did.lower() and "missing" in said.did
+    flipped = next(m for m in bank if m.concept and m.concept.id == "ce.sign")
+    said = name_generated([flipped], lesson="", guide="").did
+    assert said.startswith("In the minus sign in front of the sum, a minus seems to be dropped"), said
+
+
+def test_two_concepts_of_different_parts_explaining_alike_stay_silent(bank):
+    a = next(m for m in bank if m.concept and m.part.name == "Layer.forward")
+    b = next(m for m in bank if m.concept and m.part.name == "Network.forward")
+    assert name_generated([a, b], lesson="", guide="") is None
+
+
+def test_two_concepts_of_one_part_name_the_part_only_and_one_concept_two_changes_the_concept_only(bank):
+    layer = [m for m in bank if m.concept and m.part.name == "Layer.forward"]
+    a = next(m for m in layer if m.concept.id == "layer.bias")
+    b = next(m for m in layer if m.concept.id == "layer.output")
+    assert name_generated([a, b], lesson="", guide="").mistake == "part:Layer.forward"
+    same = [m for m in layer if m.concept.id == "layer.bias"]
+    changes = {m.change for m in same}
+    assert len(changes) > 1
+    said = name_generated(same, lesson="", guide="")
+    assert said.mistake == "concept:layer.bias" and "several different changes" in said.did
+
+
+def test_failures_that_are_only_exceptions_name_no_concept(bank):
+    a = next(m for m in bank if m.concept and m.concept.id == "layer.bias")
+    assert name_generated([a], lesson="", guide="", valued=False).mistake == "part:Layer.forward"
+
+
+def test_an_ambiguous_held_out_case_stays_silent():
+    # pure: a student row that two candidates of different parts reproduce is named by neither
+    from grader.mutation.parts import Part
+    from grader.mistakes.concepts import Concept
+    from grader.mistakes.generated import Generated
+    def gen(ident, part, concept):
+        return Generated(ident, Part(1, "f.py", part), "swap", "+", "-", Concept(concept, part, "x", concept, 1), "")
+    row = {"t1": ("failed", "wrong", "f()", "1", "2")}
+    tables = {"a": dict(row), "b": dict(row)}
+    said, concepts = measure.diagnose_row(row, [gen("a", "p", "c1"), gen("b", "q", "c2")], tables)
+    assert said is None and concepts == 2
+
+
+def test_independent_mistakes_never_get_a_wrong_name_and_the_rates_are_reported(course, bank, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    written = measure.load_written(ROOT / "bench" / "independent-mistakes.yaml", course)
+    rates = {r.name: r for r in measure.measure(course, load_bank(course), bank, written)}
+    assert rates["hand bank"].count("wrong") == 0
+    assert rates["held-out generated mutants"].count("wrong") == 0
+    independent = rates["independent mistakes"]
+    assert [r.id for r in independent.rows if r.verdict == "wrong"] == []
+    # measured: 27 of 33 (82%); the issue's goal is 80%
+    assert independent.count("right") >= 27 and independent.count("right") / len(independent.rows) >= 0.8
