@@ -93,10 +93,15 @@ def test_an_ambiguous_held_out_case_stays_silent():
 def test_independent_mistakes_never_get_a_wrong_name_and_the_rates_are_reported(course, bank, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     written = measure.load_written(ROOT / "bench" / "independent-mistakes.yaml", course)
-    rates = {r.name: r for r in measure.measure(course, load_bank(course), bank, written)}
+    second = measure.load_written(ROOT / "bench" / "independent-mistakes-2.yaml", course)
+    rates = {r.name: r for r in measure.measure(course, load_bank(course), bank, {**written, **second})}
     assert rates["hand bank"].count("wrong") == 0
     assert rates["held-out generated mutants"].count("wrong") == 0
     independent = rates["independent mistakes"]
     assert [r.id for r in independent.rows if r.verdict == "wrong"] == []
-    # measured: 27 of 33 (82%); the goal is 80%
-    assert independent.count("right") >= 27 and independent.count("right") / len(independent.rows) >= 0.8
+    first = [r for r in independent.rows if r.id in written]
+    fresh = [r for r in independent.rows if r.id in second]
+    # measured: 27 of 33 (82%) on the first set, which shaped the generated bank; 5 of 12 on the
+    # second, which did not (the goal, 80%, is met only on the first)
+    assert sum(r.verdict == "right" for r in first) >= 27
+    assert sum(r.verdict == "right" for r in fresh) >= 5
