@@ -4,6 +4,7 @@ independent mistakes of bench/independent-mistakes.yaml never get a wrong name."
 
 from __future__ import annotations
 
+import sys
 from dataclasses import replace
 from pathlib import Path
 
@@ -15,6 +16,17 @@ from grader.mistakes.generated import generate_for, name_generated
 from grader.mistakes import measure
 from grader.selftest.mutants import generate
 from submissions import ROOT
+
+
+@pytest.fixture(scope="module", autouse=True)
+def chapters_stay_out_of_sys_modules():
+    """The measurement replays chapters in this process, and they import the reference's earlier
+    chapters by name: take those out again, so that no later test finds a chapter it did not load."""
+    before = set(sys.modules)
+    yield
+    for name in set(sys.modules) - before:
+        if name[:2].isdigit():
+            del sys.modules[name]
 
 
 @pytest.fixture(scope="module")
