@@ -15,6 +15,11 @@ def judge_random_untouched():
         random.setstate(state)
 
 
+def plain(value):
+    """Tuples as lists, all the way down: a pair comes back from the worker as either."""
+    return [plain(v) for v in value] if type(value) in (list, tuple) else value
+
+
 # Any number written with a decimal point (or an exponent), as progress lines print losses.
 _DECIMAL = re.compile(r"[-+]?(?:\d+\.\d*|\.\d+|\d+(?=[eE]))(?:[eE][-+]?\d+)?")
 

@@ -17,7 +17,7 @@ from grader.checks import attempt, check, consistent_with_own, difference, expec
 from grader.outcomes import RELATIVE
 from grader.remote import StudentFault
 from grader.hidden.gates import gate_tests
-from grader.hidden.support import judge_random_untouched, reported_epochs, shows_value
+from grader.hidden.support import judge_random_untouched, plain, reported_epochs, shows_value
 
 test_imports, test_standard_library_only = gate_tests(6)
 
@@ -195,11 +195,6 @@ ON_YOUR_STEP = ("train_epoch runs your train_step on every example and averages 
                 "train_step itself is wrong: see the train_step criteria above.")
 
 
-def plain(value):
-    """Tuples as lists, all the way down: how a call's arguments compare with the dataset's."""
-    return [plain(v) for v in value] if type(value) in (list, tuple) else value
-
-
 def arguments(call, names):
     """A recorded call's arguments in order, whether passed by position or by name."""
     args, kwargs = call
@@ -278,11 +273,16 @@ def test_train_returns_one_loss_per_epoch(student, reference, worker, rng, recor
 def graded_on_stand_ins(student, reference, worker, chosen, data, losses, epochs=EPOCHS):
     """train differs from the reference: it passes as its own part when it does its job on a
     stand-in train_epoch and its real answer is what its own train_epoch gives, epoch by epoch."""
-    def own():
+    return (runs_right_epochs(student, reference, worker, chosen, data, epochs)
+            and consistent_with_own(losses, own_epochs(student, reference, chosen, data, epochs), rel=1e-12, abs_tol=0))
+
+
+def own_epochs(student, reference, chosen, data, epochs):
+    """What the student's own train_epoch gives, epoch after epoch, on a fresh twin."""
+    def epochs_run():
         trainer, _, _ = twins(student, reference, TRAIN_SIZES, chosen, learning_rate=0.1)
         return numbers([trainer.train_epoch(data) for _ in range(epochs)])
-    return (runs_right_epochs(student, reference, worker, chosen, data, epochs)
-            and consistent_with_own(losses, own, rel=1e-12, abs_tol=0))
+    return epochs_run
 
 
 def numbers(values):
@@ -329,10 +329,8 @@ def printed_by_train(student, reference, worker, chosen, data, epochs, run, *, t
     trainer, _, _ = twins(student, reference, TRAIN_SIZES, chosen, learning_rate=0.1)
     losses, printed = printed_on(trainer)
     if isinstance(losses, StudentFault):
-        def own():
-            fresh, _, _ = twins(student, reference, TRAIN_SIZES, chosen, learning_rate=0.1)
-            return numbers([fresh.train_epoch(data) for _ in range(epochs)])
-        if not consistent_with_own(losses, own):  # it raised on its own, not because train_epoch does
+        if not consistent_with_own(losses, own_epochs(student, reference, chosen, data, epochs)):
+            # it raised on its own, not because its train_epoch does
             raise losses
         losses, printed = printed_on(trainer_on_stand_ins(student, reference, worker, chosen, epochs)[0])
         if isinstance(losses, StudentFault):

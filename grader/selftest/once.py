@@ -10,6 +10,7 @@ import ast
 from typing import Iterable
 
 from ..course import Chapter, Course
+from ..mistakes import Bank
 from ..mutation.parts import functions_of, student_parts
 
 
@@ -34,6 +35,20 @@ def changed_parts(reference: str, source: str, parts: Iterable[str]) -> tuple[st
         return ()
     same = lambda name: name in before and name in after and ast.dump(before[name]) == ast.dump(after[name])
     return tuple(name for name in parts if not same(name))
+
+
+def bank_changes(course: Course, bank: Bank) -> dict[str, tuple[str, ...]]:
+    """mistake id -> the student parts its edit changes, each reference chapter read once."""
+    inventory = student_parts(course)
+    references: dict[int, str] = {}
+    changes = {}
+    for mistake in bank.errors:
+        number = mistake.chapter
+        if number not in references:
+            references[number] = (course.reference / course.chapter(number).file).read_text(encoding="utf-8")
+        names = [p.name for p in inventory if p.chapter == number]
+        changes[mistake.id] = changed_parts(references[number], bank.sources[mistake.id], names)
+    return changes
 
 
 def declaration_problems(course: Course) -> tuple[str, ...]:

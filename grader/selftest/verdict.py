@@ -8,7 +8,7 @@ from typing import Mapping
 
 from ..course import Course, Mistake
 from ..mistakes import Bank
-from .once import changed_parts, declaration_problems, spilled
+from .once import bank_changes, declaration_problems, spilled
 from ..mutation.parts import Part, student_parts
 from .plan import MISTAKE, PART, REFERENCE, STARTERS, VARIANT, Run
 
@@ -180,7 +180,9 @@ def _isolation(course: Course, graded: Graded, planted: list[int]) -> list[str]:
     return problems
 
 
-def mistake_row(course: Course, bank: Bank, graded: Graded) -> MistakeRow:
+def mistake_row(course: Course, bank: Bank, graded: Graded,
+                changes: Mapping[str, tuple[str, ...]] | None = None) -> MistakeRow:
+    """`changes`: mistake id -> the parts it changes (once.bank_changes), worked out here if not given."""
     mistake = bank.get(graded.run.mistake)
     criteria = tuple(c.id for c in course.chapter(mistake.chapter).criteria)
     crash = _crashed(graded)
@@ -212,16 +214,15 @@ def mistake_row(course: Course, bank: Bank, graded: Graded) -> MistakeRow:
         misdiagnoses.append(f"{mistake.id}: the diagnosis names {', '.join(wrong)}")
     elif mistake.diagnose and mistake.id not in named:
         misdiagnoses.append(f"{mistake.id}: the diagnosis does not name it (mark it `diagnose: false` if it cannot)")
+    changes = bank_changes(course, bank) if changes is None else changes
     return MistakeRow(mistake, criteria, hits, named, tuple(problems), tuple(misdiagnoses), graded.seconds,
-                      graded.report, _spilled(course, bank, mistake, hits))
+                      graded.report, _spilled(course, mistake, hits, changes))
 
 
-def _spilled(course: Course, bank: Bank, mistake: Mistake, hits: frozenset[str]) -> tuple[str, ...]:
+def _spilled(course: Course, mistake: Mistake, hits: frozenset[str],
+             changes: Mapping[str, tuple[str, ...]]) -> tuple[str, ...]:
     """The criteria a mistake cost beyond those of the parts it changes (and end-to-end ones)."""
-    chapter = course.chapter(mistake.chapter)
-    names = [p.name for p in student_parts(course) if p.chapter == mistake.chapter]
-    reference = (course.reference / chapter.file).read_text(encoding="utf-8")
-    changed = changed_parts(reference, bank.sources[mistake.id], names)
+    chapter, changed = course.chapter(mistake.chapter), changes.get(mistake.id, ())
     lost = [c.id for c in chapter.criteria if c.id in hits]
     return spilled(chapter, changed, lost) if changed else ()
 
@@ -265,7 +266,8 @@ def judge(course: Course, bank: Bank, graded: list[Graded], guide_headings: set[
     by_kind: dict[str, list[Graded]] = {}
     for g in graded:
         by_kind.setdefault(g.run.kind, []).append(g)
-    rows = tuple(mistake_row(course, bank, g) for g in by_kind.get(MISTAKE, []))
+    changes = bank_changes(course, bank)
+    rows = tuple(mistake_row(course, bank, g, changes) for g in by_kind.get(MISTAKE, []))
     variants = tuple(variant_row(course, bank, g) for g in by_kind.get(VARIANT, []))
     inventory = student_parts(course)
     parts = tuple(sorted((part_row(course, g, part) for g in by_kind.get(PART, []) for part in g.run.parts),
