@@ -23,7 +23,8 @@ import time
 from typing import Any, Iterator
 
 from .budget import TrainingBudget, over_cpu_message, over_wall_message
-from .sandbox.channel import Capture, Channel, WorkerGone, WorkerOverCpu, WorkerSpec, WorkerTimeout
+from .errors import SandboxError
+from .sandbox.channel import PROBE_TIMEOUT, Capture, Channel, WorkerGone, WorkerOverCpu, WorkerSpec, WorkerTimeout
 from .sandbox.standby import Standby
 
 MAX_DEPTH = 40  # the worker refuses deeper answers; the judge checks again, trusting nothing
@@ -441,6 +442,10 @@ class Session:
                                  f"before `{description}` could run", call=description)
         budget = self.training_budget if self._training else None
         timeout = budget.wall_seconds if budget else min(self.request_timeout, remaining)
+        if message["op"] == "prepare":
+            # No student code has run yet: a worker slow to start is the machine's doing (a loaded
+            # runner), never the student's, so it gets a start's time and is not charged to them.
+            timeout = max(timeout, PROBE_TIMEOUT)
         message["id"] = next(self._ids)
         try:
             if budget:
@@ -452,6 +457,8 @@ class Session:
             self._note_training(over.cpu)
             raise StudentTimeout(over_cpu_message(over.cpu, budget), call=description) from None
         except WorkerTimeout as late:
+            if message["op"] == "prepare":
+                raise SandboxError(f"a worker did not start within {timeout:g} s (is the machine overloaded?)") from None
             if budget:
                 self._note_training(late.cpu)
                 raise StudentTimeout(over_wall_message(timeout, late.cpu or 0.0, budget), call=description) from None

@@ -226,7 +226,9 @@ def check_scores(run: Run, expect: Expect, baseline: Run, criteria: dict[int, li
             assert points == 0 and status in expect.statuses, (criterion_id, points, status,
                                                                run.criterion(criterion_id)["message"])
         else:
-            assert (points, status) == reference[criterion_id], (criterion_id, run.criterion(criterion_id))
+            found = run.criterion(criterion_id)
+            assert (points, status) == reference[criterion_id], (criterion_id, found.get("message"),
+                                                                 found.get("call"), run.stdout[-2000:])
     if expect.chapter_status:
         number, status = expect.chapter_status
         assert run.chapter(number)["status"] == status, run.chapter(number)

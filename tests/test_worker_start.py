@@ -1,0 +1,69 @@
+"""A worker slow to start (a loaded machine, a CI runner busy with other jobs) is never charged to
+the student: no student code runs before the worker has answered its first request, so that request
+gets a start's time (grader/remote.py: Session._send), and a worker that never answers it is the
+grader's failure, not a timeout of the student's code."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+
+import pytest
+
+from grader import remote
+from grader.errors import SandboxError
+from grader.remote import Session, StudentModule, StudentTimeout
+from grader.sandbox.channel import WorkerSpec
+
+CHAPTER = b"def double(x):\n    return 2 * x\n"
+REQUEST_TIMEOUT = 0.3
+
+
+@pytest.fixture
+def stalled(tmp_path):
+    """A session whose worker has been launched and then stopped (SIGSTOP) before it could answer."""
+    folder = tmp_path / "worker"
+    folder.mkdir()
+    spec = WorkerSpec(workdir=folder, student_files=("chapter.py",), tier="process", cpu_seconds=30,
+                      memory_bytes=512 << 20, files=(("chapter.py", CHAPTER),))
+    session = Session(spec, "chapter", request_timeout=REQUEST_TIMEOUT, chapter_timeout=60, output_bytes=4096)
+    session.prestart()
+    pid = session._ready.process.pid
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        yield session, pid
+    finally:
+        session.close()
+
+
+def test_a_worker_that_starts_late_still_grades_the_student(stalled):
+    session, pid = stalled
+    stall = 4 * REQUEST_TIMEOUT
+    threading.Timer(stall, os.kill, (pid, signal.SIGCONT)).start()
+    started = time.monotonic()
+    assert StudentModule(session).double(21) == 42
+    assert time.monotonic() - started >= stall   # it waited past the student's request timeout
+
+
+def test_a_worker_that_never_starts_is_the_graders_failure(stalled, monkeypatch):
+    session, _ = stalled
+    monkeypatch.setattr(remote, "PROBE_TIMEOUT", 1.0)
+    with pytest.raises(SandboxError, match="did not start within 1 s") as raised:
+        StudentModule(session).double(21)
+    assert not isinstance(raised.value, StudentTimeout)
+
+
+def test_the_students_own_code_still_has_the_request_timeout(tmp_path):
+    folder = tmp_path / "worker"
+    folder.mkdir()
+    slow = b"import time\ndef double(x):\n    time.sleep(5)\n    return 2 * x\n"
+    spec = WorkerSpec(workdir=folder, student_files=("chapter.py",), tier="process", cpu_seconds=30,
+                      memory_bytes=512 << 20, files=(("chapter.py", slow),))
+    session = Session(spec, "chapter", request_timeout=REQUEST_TIMEOUT, chapter_timeout=60, output_bytes=4096)
+    try:
+        with pytest.raises(StudentTimeout, match="did not finish within 0.3 s"):
+            StudentModule(session).double(21)
+    finally:
+        session.close()
