@@ -176,7 +176,39 @@ def expect_own(actual: Any, expected: Any, *own: Callable[[], Any], note: str,
     expect(actual, expected, call=call, **tolerances)
 
 
-def check(condition: bool, message: str) -> None:
-    """Fail the test with `message`, written for the student, unless `condition` holds."""
-    if not condition:
+def each(*checks: tuple[str, Callable[[], None]]) -> None:
+    """Run every (label, check), then fail with the first failure (a wrong value, or the student's
+    code raising), naming the labels of the others that failed too: one value left unstored then
+    reads apart from three, for the student and for the diagnosis."""
+    failed: list[tuple[str, AssertionError | StudentRaised]] = []
+    for label, run in checks:
+        try:
+            run()
+        except (AssertionError, StudentRaised) as error:
+            failed.append((label, error))
+    if not failed:
+        return
+    (_, first), others = failed[0], [label for label, _ in failed[1:]]
+    if others:
+        also = f" (also wrong: {', '.join(others)})"
+        if isinstance(first, Mismatch):
+            first.reason += also
+        elif isinstance(first, StudentRaised):
+            first.message += also
+        else:
+            first.args = (f"{first}{also}",)
+    raise first
+
+
+_NOT_SHOWN = object()
+
+
+def check(condition: bool, message: str, *, expected: Any = _NOT_SHOWN, actual: Any = _NOT_SHOWN,
+          call: str = "") -> None:
+    """Fail the test with `message`, written for the student, unless `condition` holds; with the
+    values the message is about, when given (the scorecard shows them, the diagnosis compares them)."""
+    if condition:
+        return
+    if expected is _NOT_SHOWN:
         raise AssertionError(message)
+    raise Mismatch(message, expected, actual, call)

@@ -56,6 +56,45 @@ def test_every_generated_mutant_of_every_part_has_a_concept(course, bank):
     assert {m.source for m in generate(course)} <= {m.source for m in bank}
 
 
+@pytest.mark.parametrize("part, kind, old, new, written", [
+    # an accumulator started again on every pass of its loop
+    ("Trainer.train_epoch", "reset", "total = 0.0", "total = 0.0 (inside the loop)",
+     "for inputs, target in dataset:\n            total = 0.0\n            total += self.train_step"),
+    # a value kept in a local instead of stored on the object
+    ("Neuron.forward", "store", "self.z", "z", "        z = "),
+    # one variable for another of the same role; one stored value for another stored beside it
+    ("LetterClassifier.evaluate", "name", "best", "i", '"confidence": probs[i],'),
+    ("BackpropNetwork.backward", "name", "self.layers[-1].outputs", "self.layers[-1].z_values",
+     "probs = softmax(self.layers[-1].z_values)"),
+    # two arguments the other way round, a count one off, a sibling function, abs for a square
+    ("LetterClassifier.__init__", "arguments", '"relu", "sigmoid"', '"sigmoid", "relu"',
+     'hidden_activation="sigmoid", output_activation="relu"'),
+    ("Trainer.train_epoch", "count", "len(dataset)", "(len(dataset) - 1)", "return total / (len(dataset) - 1)"),
+    ("Trainer.train", "count", "range(epochs)", "range(1, epochs)", "for epoch in range(1, epochs):"),
+    ("cross_entropy_loss", "swap", "math.log", "math.log10", "math.log10(max(p, 1e-15))"),
+    ("softmax", "swap", "sum", "max", "total = max(exps)"),
+    ("mse_loss", "swap", "(p - t) ** 2", "abs(p - t)", "sum(abs(p - t) for"),
+])
+def test_the_slip_families_make_what_students_write(bank, part, kind, old, new, written):
+    found = [m for m in bank if (m.part.name, m.kind, m.old, m.new) == (part, kind, old, new) and written in m.source]
+    assert len(found) == 1, [(m.kind, m.old, m.new) for m in bank if m.part.name == part and m.kind == kind]
+    assert found[0].concept is not None
+    compile(found[0].source, "mutant", "exec")
+
+
+def test_a_concept_whose_code_holds_the_others_is_named(bank):
+    """`y - x` and `zip(b, a)` in vector_subtract give the same answers: both lie in the new list
+    of differences, so that is named (true of each), not the part."""
+    pair = next(m for m in bank if m.part.name == "vector_subtract" and m.concept.id == "subtract.pair"
+                and m.kind == "order")
+    swapped = next(m for m in bank if m.part.name == "vector_subtract" and m.concept.id == "subtract.result"
+                   and m.kind == "arguments")
+    said = name_generated([pair, swapped], lesson="", guide="")
+    assert said.mistake == "concept:subtract.result" and "several different changes" in said.did
+    other = next(m for m in bank if m.part.name == "vector_subtract" and m.concept.id == "subtract.same-length")
+    assert name_generated([pair, other], lesson="", guide="").mistake == "part:vector_subtract"
+
+
 def test_a_diagnosis_is_phrased_from_the_mutants_concept_and_change(bank):
     mutant = next(m for m in bank if m.concept and m.concept.id == "layer.bias" and m.kind == "operand")
     said = name_generated([mutant], lesson="Chapter 3", guide="")

@@ -2,7 +2,7 @@
 
 import pytest
 
-from grader.checks import attempt, check, expect, expect_own
+from grader.checks import attempt, check, each, expect, expect_own
 from grader.hidden.gates import gate_tests
 from grader.remote import StudentRaised
 
@@ -136,10 +136,11 @@ def test_neuron_forward(activation, sign, student, reference, rng, record):
     note = ON_YOUR_ACTIVATION.format(name=name)
     expect_own(out, expected.a, own, note=note, record=record, rel=1e-9, abs_tol=1e-12,
                call=f"{described}.forward({inputs}) with z = {expected.z:.6g} and activation {rule}")
-    expect(neuron.z, expected.z, rel=1e-9, abs_tol=1e-12,
-           call=f"neuron.z after {described}.forward({inputs}) (z = dot(weights, inputs) + bias)")
-    expect_own(neuron.a, expected.a, own, note=note, record=record, rel=1e-9, abs_tol=1e-12,
-               call=f"neuron.a after {described}.forward({inputs}) (the value forward returned)")
-    # forward keeps the very list it was given, so this also catches changing it in place.
-    expect(neuron.inputs, inputs, exact=True,
-           call=f"neuron.inputs after {described}.forward({inputs}) (the inputs, unchanged)")
+    after = f"after {described}.forward({inputs})"
+    each(("neuron.z", lambda: expect(neuron.z, expected.z, rel=1e-9, abs_tol=1e-12,
+                                     call=f"neuron.z {after} (z = dot(weights, inputs) + bias)")),
+         ("neuron.a", lambda: expect_own(neuron.a, expected.a, own, note=note, record=record, rel=1e-9,
+                                         abs_tol=1e-12, call=f"neuron.a {after} (the value forward returned)")),
+         # forward keeps the very list it was given, so this also catches changing it in place.
+         ("neuron.inputs", lambda: expect(neuron.inputs, inputs, exact=True,
+                                          call=f"neuron.inputs {after} (the inputs, unchanged)")))

@@ -3,7 +3,7 @@ compared with the reference built in the judge from the same numbers."""
 
 import pytest
 
-from grader.checks import attempt, expect, expect_own
+from grader.checks import attempt, each, expect, expect_own
 from grader.hidden.gates import gate_tests
 from grader.hidden.support import judge_random_untouched
 
@@ -77,11 +77,12 @@ def test_layer_stores_inputs_z_and_outputs(student, reference, rng):
     expected = reference_layer(reference, weights, biases, "sigmoid")
     expected.forward(list(inputs))
     after = f"after forward({inputs}) on a sigmoid Layer(4, 3)"
-    expect(layer.inputs, inputs, exact=True, call=f"layer.inputs {after} (the inputs, unchanged)")
-    expect(layer.z_values, expected.z_values, rel=1e-9, abs_tol=1e-12,
-           call=f"layer.z_values {after} (z before the activation)")
-    expect(layer.outputs, expected.outputs, rel=1e-9, abs_tol=1e-12,
-           call=f"layer.outputs {after} (the activations)")
+    each(("layer.inputs", lambda: expect(layer.inputs, inputs, exact=True,
+                                         call=f"layer.inputs {after} (the inputs, unchanged)")),
+         ("layer.z_values", lambda: expect(layer.z_values, expected.z_values, rel=1e-9, abs_tol=1e-12,
+                                           call=f"layer.z_values {after} (z before the activation)")),
+         ("layer.outputs", lambda: expect(layer.outputs, expected.outputs, rel=1e-9, abs_tol=1e-12,
+                                          call=f"layer.outputs {after} (the activations)")))
     expect(out, expected.outputs, rel=1e-9, abs_tol=1e-12, call=f"the value returned by forward {after}")
 
 
@@ -96,12 +97,12 @@ def test_layer_replaces_what_it_stores(activation, student, reference, rng):
     expected = reference_layer(reference, weights, biases, activation)
     expected.forward(list(second))
     after = f"after forward({first}) then forward({second}) on a {activation} Layer(3, 4)"
-    expect_replaced("layer.inputs", layer.inputs, second, first_length=3, exact=True,
-                    call=f"layer.inputs {after} (the second call's inputs)")
-    expect_replaced("layer.z_values", layer.z_values, expected.z_values, first_length=4,
-                    call=f"layer.z_values {after} (the second call's z)")
-    expect_replaced("layer.outputs", layer.outputs, expected.outputs, first_length=4,
-                    call=f"layer.outputs {after} (the second call's outputs)")
+    each(("layer.inputs", lambda: expect_replaced("layer.inputs", layer.inputs, second, first_length=3,
+                                                  exact=True, call=f"layer.inputs {after} (the second call's inputs)")),
+         ("layer.z_values", lambda: expect_replaced("layer.z_values", layer.z_values, expected.z_values,
+                                                    first_length=4, call=f"layer.z_values {after} (the second call's z)")),
+         ("layer.outputs", lambda: expect_replaced("layer.outputs", layer.outputs, expected.outputs, first_length=4,
+                                                   call=f"layer.outputs {after} (the second call's outputs)")))
     expect_replaced("the value returned by forward", out, expected.outputs, first_length=4,
                     call=f"the value returned by the second forward {after}")
 

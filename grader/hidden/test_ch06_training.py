@@ -94,11 +94,11 @@ def test_train_step_updates_every_weight_and_bias(student, reference, rng):
         for name, actual, before, after in (("weights", layer.weights, weights, expected.weights),
                                             ("biases", layer.biases, biases, expected.biases)):
             label = f"network.layers[{i}].{name}"
+            what = f"{label} after {step} (each value minus learning_rate * its gradient)"
             if type(actual) is list and len(flat(actual)) == len(flat(after)):
                 reason = describe_update(label, flat(actual), flat(before), flat(after))
-                check(reason is None, f"after {step}, {reason}")
-            expect(actual, after, rel=1e-9, abs_tol=1e-12,
-                   call=f"{label} after {step} (each value minus learning_rate * its gradient)")
+                check(reason is None, f"after {step}, {reason}", expected=after, actual=actual, call=what)
+            expect(actual, after, rel=1e-9, abs_tol=1e-12, call=what)
 
 
 @pytest.mark.criterion("ch6-step-update")
@@ -113,11 +113,11 @@ def test_train_step_updates_every_bias(student, reference, rng):
     step = f"one train_step({inputs}, {target}) with learning_rate={LEARNING_RATE}"
     for i, (layer, expected, (_, biases)) in enumerate(zip(layers, twin.network.layers, chosen)):
         actual = layer.biases
+        what = f"network.layers[{i}].biases after {step} (each bias minus learning_rate * its gradient)"
         if type(actual) is list and len(actual) == len(biases):
             reason = describe_update(f"network.layers[{i}].biases", actual, biases, expected.biases)
-            check(reason is None, f"after {step}, {reason}")
-        expect(actual, expected.biases, rel=1e-9, abs_tol=1e-12,
-               call=f"network.layers[{i}].biases after {step} (each bias minus learning_rate * its gradient)")
+            check(reason is None, f"after {step}, {reason}", expected=expected.biases, actual=actual, call=what)
+        expect(actual, expected.biases, rel=1e-9, abs_tol=1e-12, call=what)
 
 
 @pytest.mark.criterion("ch6-step-loss")

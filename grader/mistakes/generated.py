@@ -9,7 +9,12 @@ the slips students make that those operators cannot: a call left out, one of its
 an operand left out (`w . x + b` -> `w . x`, the bias forgotten; `total / n` -> `total`, a sum for
 a mean), operands the other way round (`p - t` -> `t - p`), any other of + - * / in place of one,
 the two outcomes of `x if c else y` swapped, a loop that leaves out the last or first item of its
-list, one stored value read for another (`self.z_values` for `self.outputs`), and a list rebound
+list, one stored value read for another (`self.z_values` for `self.outputs`, or `layer.outputs`
+for `layer.z_values`: values some method of the reference stores together), one variable read for
+another of the same role (`probs[i]` for `probs[best]`), two arguments the other way round, a
+count one off (`len(x) - 1`, `range(1, n)`), a sibling function (`math.log10` for `math.log`,
+`max` for `sum`), `abs(d)` for `d ** 2`, a value kept in a local instead of stored on the object
+(`z = ...` for `self.z = ...`), an accumulator started again inside its loop, and a list rebound
 where it should change in place (`row[:] = ...` -> `row = ...`). The slips are diagnosis
 candidates only: the mutation score counts the first family.
 """
@@ -24,12 +29,12 @@ import json
 import platform
 from dataclasses import astuple, dataclass, replace
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable, Iterable, Iterator, Mapping
 
 from ..course import Course
 from ..errors import CourseError
 from ..outcomes import Diagnosis
-from ..mutation.operators import ARITHMETIC, _Text, apply, mutations_of
+from ..mutation.operators import ARITHMETIC, _Text, mutations_of
 from ..mutation.parts import Part, functions_of, span, student_parts
 from ..scorecard import write_atomically
 from .concepts import CONCEPTS, Concept, by_id, concept_at, load_concepts, regions_of
@@ -83,6 +88,11 @@ def phrase(mutant: Generated) -> str:
         "order": f"{_capital(concept)} seems to have its operands the other way round ({new} for {old}).",
         "branches": f"{_capital(concept)} seems to give its two outcomes the other way round ({new} for {old}).",
         "loop": f"{_capital(concept)} seems to leave out an item of the list it goes through ({new} for {old}).",
+        "count": f"{_capital(concept)} seems to count one off ({new} for {old}).",
+        "arguments": f"{_capital(concept)} seems to pass two arguments the other way round ({new} for {old}).",
+        "store": f"{_capital(concept)} seems to be kept in a local variable ({new} for {old}), not stored on the object.",
+        "reset": f"{_capital(concept)} seems to start again on every pass of the loop: {old.rstrip('`')}` is inside it, "
+                 f"not before it.",
     }.get(mutant.kind, f"{_capital(concept)} seems to use {new} where {old} is meant.")
 
 
@@ -146,7 +156,7 @@ def _stored(course: Course, parts: tuple[Part, ...],
 def _stored_key(course: Course, parts: tuple[Part, ...]) -> str:
     described = [STORED, platform.python_version(), [list(astuple(p)) for p in parts]]
     hasher = hashlib.sha256(json.dumps(described).encode())
-    files = {course.root / CONCEPTS, *(course.reference / p.file for p in parts),
+    files = {course.root / CONCEPTS, *(course.reference / c.file for c in course.chapters),   # all: stored_together
              *(course.exercises / p.file for p in parts)}
     for path in [*sorted(files), *_CODE]:
         with contextlib.suppress(OSError):
@@ -178,13 +188,25 @@ def _revive(course: Course, stored: list[dict]) -> tuple[Generated, ...]:
 def generate_for(course: Course, parts: tuple[Part, ...] | None = None) -> tuple[Generated, ...]:
     """The generated mutants of `parts` (default: every student part)."""
     concepts = load_concepts(course.root)
+    sources = {c.file: _read(course.reference / c.file) for c in course.chapters}
+    together = stored_together(sources.values())
     found: list[Generated] = []
-    sources: dict[str, str] = {}
     for part in parts if parts is not None else student_parts(course):
-        if part.file not in sources:
-            sources[part.file] = _read(course.reference / part.file)
-        found += _of_part(sources[part.file], part, concepts, f"{course.reference.name}/{part.file}")
+        found += _of_part(sources[part.file], part, concepts, f"{course.reference.name}/{part.file}", together)
     return tuple(found)
+
+
+def stored_together(sources: Iterable[str]) -> dict[str, frozenset[str]]:
+    """attribute -> the other attributes some method of the reference stores beside it (`outputs`
+    -> `inputs`, `z_values`): values kept together are the ones a student reads one for another."""
+    found: dict[str, set[str]] = {}
+    for source in sources:
+        for method in (n for n in ast.walk(ast.parse(source)) if isinstance(n, ast.FunctionDef)):
+            stored = {t.attr for n in ast.walk(method) if isinstance(n, (ast.Assign, ast.AugAssign))
+                      for t in (n.targets if isinstance(n, ast.Assign) else [n.target]) if _self_attribute(t)}
+            for name in stored:
+                found.setdefault(name, set()).update(stored - {name})
+    return {name: frozenset(others) for name, others in found.items()}
 
 
 def _read(path: Path) -> str:
@@ -194,7 +216,8 @@ def _read(path: Path) -> str:
         raise CourseError(f"{path}: the reference chapter cannot be read ({error})") from None
 
 
-def _of_part(source: str, part: Part, concepts: tuple[Concept, ...], label: str) -> list[Generated]:
+def _of_part(source: str, part: Part, concepts: tuple[Concept, ...], label: str,
+             together: Mapping[str, frozenset[str]]) -> list[Generated]:
     function = functions_of(ast.parse(source)).get(part.name)
     if function is None:
         raise CourseError(f"{label}: {part.name} is a student part but the reference does not define it")
@@ -204,7 +227,7 @@ def _of_part(source: str, part: Part, concepts: tuple[Concept, ...], label: str)
     start, end = text.starts[function.lineno - 1], text.starts[function.end_lineno]
     original = _function_dump(source[start:end])
     found, seen = [], {source}
-    for change in (*_first_order(text, function), *_slips(text, function)):
+    for change in (*_first_order(text, function), *_slips(text, function, together)):
         mutant = _edited(source, change.edits)
         grown = len(mutant) - len(source)  # every edit lies inside the function
         if mutant in seen or _function_dump(mutant[start:end + grown]) in (None, original):
@@ -263,14 +286,21 @@ def _operand_end(text: _Text, function: ast.FunctionDef, start: int) -> int:
     return start
 
 
-def _slips(text: _Text, function: ast.FunctionDef) -> Iterator[_Change]:
+def _slips(text: _Text, function: ast.FunctionDef, together: Mapping[str, frozenset[str]]) -> Iterator[_Change]:
     """The slips students make that first-order operators do not (see the module docstring)."""
     attributes = sorted({n.attr for n in ast.walk(function) if _self_attribute(n) and isinstance(n.ctx, ast.Load)
                          and not _called(function, n)})
+    yield from _names(text, function)
+    yield from _resets(text, function)
     for node in ast.walk(function):
         if isinstance(node, ast.Call):
             yield from _calls(text, node)
-        elif isinstance(node, ast.BinOp) and type(node.op) in ARITHMETIC:
+            yield from _counts(text, node)
+            yield from _siblings(text, node)
+            yield from _arguments(text, node)
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Pow) and _literal(node.right, 2):
+            yield _whole(text, node, _SWAP, f"abs({text.segment(node.left)})")
+        if isinstance(node, ast.BinOp) and type(node.op) in ARITHMETIC:
             yield from _operands(text, node)
             yield from _operators(text, node)
         elif isinstance(node, ast.IfExp):
@@ -279,15 +309,154 @@ def _slips(text: _Text, function: ast.FunctionDef) -> Iterator[_Change]:
         elif isinstance(node, (ast.For, ast.comprehension)) and isinstance(node.iter, (ast.Name, ast.Attribute)):
             for cut in ("[:-1]", "[1:]"):
                 yield _whole(text, node.iter, "loop", text.segment(node.iter) + cut)
-        elif _self_attribute(node) and isinstance(node.ctx, ast.Load) and not _called(function, node):
-            for other in attributes:
-                if other != node.attr:
-                    yield _whole(text, node, "name", f"self.{other}")
+        elif isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Load) and not _called(function, node):
+            others = set(together.get(node.attr, ()))
+            if _self_attribute(node):
+                others |= set(attributes)
+            for other in sorted(others - {node.attr}):
+                yield _whole(text, node, "name", f"{text.segment(node.value)}.{other}")
         elif isinstance(node, ast.Assign) and len(node.targets) == 1 and _whole_slice(node.targets[0]):
             target = node.targets[0]
             name = text.segment(target.value)
             yield _Change("rebind", f"{name}[:]", name, text.begin(target), text.finish(target),
                           ((text.begin(target), text.finish(target), name),))
+        elif isinstance(node, ast.Assign) and len(node.targets) == 1 and _self_attribute(node.targets[0]):
+            target = node.targets[0]
+            yield _Change("store", text.segment(target), target.attr, text.begin(target), text.finish(target),
+                          ((text.begin(target), text.finish(target), target.attr),))
+
+
+def _names(text: _Text, function: ast.FunctionDef) -> Iterator[_Change]:
+    """One variable read for another the code can see there (`probs[i]` for `probs[best]`, `dz`
+    for `output_gradients`): the function's parameters and variables, and the loop variables of
+    the comprehensions around the read."""
+    own = {a.arg for a in (*function.args.posonlyargs, *function.args.args, *function.args.kwonlyargs)} - {"self"}
+    inner = {id(n) for c in ast.walk(function) if isinstance(c, _COMPREHENSIONS)
+             for g in c.generators for n in ast.walk(g.target)}
+    own |= {n.id for n in ast.walk(function) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)
+            and id(n) not in inner}
+
+    roles = _roles(function)
+
+    def visit(node: ast.AST, seen: frozenset[str]) -> Iterator[_Change]:
+        if isinstance(node, _COMPREHENSIONS):
+            seen = seen | {n.id for g in node.generators for n in ast.walk(g.target) if isinstance(n, ast.Name)}
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and node.id in seen:
+            for other in sorted(seen - {node.id}):
+                if roles.get(node.id, set()) & roles.get(other, set()):
+                    yield _whole(text, node, "name", other)
+        for child in ast.iter_child_nodes(node):
+            yield from visit(child, seen)
+
+    for statement in function.body:
+        yield from visit(statement, frozenset(own))
+
+
+_COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
+_OF_SEQUENCES = {"zip", "len", "enumerate", "sum", "list", "reversed", "sorted"}
+
+
+def _roles(function: ast.FunctionDef) -> dict[str, set[str]]:
+    """How each variable is used: as a sequence (looped over, indexed, zipped, measured) or as a
+    number (in arithmetic, as an index). A student confuses two variables of the same role; one of
+    another role would fail at once, which tells the diagnosis nothing."""
+    roles: dict[str, set[str]] = {}
+
+    def mark(node: ast.AST, role: str) -> None:
+        if isinstance(node, ast.Name):
+            roles.setdefault(node.id, set()).add(role)
+
+    for node in ast.walk(function):
+        if isinstance(node, (ast.For, ast.comprehension)):
+            mark(node.iter, "sequence")
+        elif isinstance(node, ast.Subscript):
+            mark(node.value, "sequence")
+            mark(node.slice, "number")
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in _OF_SEQUENCES:
+            for argument in node.args:
+                mark(argument, "sequence")
+        elif isinstance(node, ast.BinOp):
+            mark(node.left, "number")
+            mark(node.right, "number")
+        elif isinstance(node, (ast.UnaryOp, ast.AugAssign)):
+            mark(node.operand if isinstance(node, ast.UnaryOp) else node.target, "number")
+        elif isinstance(node, ast.Compare):
+            for operand in (node.left, *node.comparators):
+                mark(operand, "number")
+    return roles
+
+
+def _counts(text: _Text, node: ast.Call) -> Iterator[_Change]:
+    """A count one off: `len(x) - 1` or `len(x) + 1` for `len(x)`."""
+    if isinstance(node.func, ast.Name) and node.func.id == "len" and len(node.args) == 1:
+        for step in (" - 1", " + 1"):
+            yield _whole(text, node, "count", f"({text.segment(node)}{step})")
+    if isinstance(node.func, ast.Name) and node.func.id == "range" and len(node.args) == 1:
+        bound = _operand(text, node.args[0])
+        for new in (f"range(1, {bound})", f"range(1, {bound} + 1)"):
+            yield _whole(text, node, "count", new)
+
+
+# Functions a student may call for one another: logarithms of another base, another aggregate.
+_SIBLINGS = {"math.log": ("math.log10", "math.log2"), "sum": ("max",), "max": ("sum",), "min": ("sum",)}
+
+
+def _siblings(text: _Text, node: ast.Call) -> Iterator[_Change]:
+    """Another function of the same family for the one meant (`math.log10` for `math.log`)."""
+    name = text.segment(node.func)
+    for other in _SIBLINGS.get(name, ()):
+        yield _Change(_SWAP, name, other, text.begin(node.func), text.finish(node.func),
+                      ((text.begin(node.func), text.finish(node.func), other),))
+
+
+def _arguments(text: _Text, node: ast.Call) -> Iterator[_Change]:
+    """Two arguments passed the other way round: positional neighbours, or two keywords' values."""
+    if any(isinstance(a, ast.Starred) for a in node.args):
+        return
+    pairs = list(zip(node.args, node.args[1:]))
+    keywords = [k.value for k in node.keywords if k.arg is not None]
+    pairs += [(a, b) for i, a in enumerate(keywords) for b in keywords[i + 1:]]
+    for first, second in pairs:
+        if text.segment(first) == text.segment(second):
+            continue
+        edits = ((text.begin(first), text.finish(first), text.segment(second)),
+                 (text.begin(second), text.finish(second), text.segment(first)))
+        yield _Change("arguments", f"{text.segment(first)}, {text.segment(second)}",
+                      f"{text.segment(second)}, {text.segment(first)}", text.begin(first), text.finish(second), edits)
+
+
+def _resets(text: _Text, function: ast.FunctionDef) -> Iterator[_Change]:
+    """An accumulator started again on every pass: `total = 0.0` moved from before its loop into it."""
+    for block in (getattr(n, "body", None) for n in ast.walk(function)):
+        if not isinstance(block, list):
+            continue
+        for k, statement in enumerate(block):
+            if not (isinstance(statement, ast.Assign) and len(statement.targets) == 1
+                    and isinstance(statement.targets[0], ast.Name)
+                    and isinstance(statement.value, (ast.Constant, ast.List))):
+                continue
+            name = statement.targets[0].id
+            for loop in (s for s in block[k + 1:] if isinstance(s, ast.For) and _accumulates(s, name)):
+                line = text.starts[statement.lineno - 1], text.starts[statement.end_lineno]
+                first = loop.body[0]
+                indent = text.lines[first.lineno - 1][:first.col_offset]
+                moved = indent + text.segment(statement) + "\n"
+                at = text.starts[first.lineno - 1]
+                yield _Change("reset", text.segment(statement), f"{text.segment(statement)} (inside the loop)",
+                              text.begin(statement), text.finish(statement),
+                              ((line[0], line[1], ""), (at, at, moved)))
+
+
+def _accumulates(loop: ast.For, name: str) -> bool:
+    """Whether `loop` adds to `name` (`name += …`, `name.append(…)`)."""
+    return any((isinstance(n, ast.AugAssign) and isinstance(n.target, ast.Name) and n.target.id == name)
+               or (isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and n.func.attr == "append"
+                   and isinstance(n.func.value, ast.Name) and n.func.value.id == name)
+               for n in ast.walk(loop))
+
+
+def _literal(node: ast.AST, value: object) -> bool:
+    return isinstance(node, ast.Constant) and node.value == value and type(node.value) is type(value)
 
 
 def _whole(text: _Text, node: ast.AST, kind: str, new: str) -> _Change:
@@ -363,10 +532,21 @@ WHY = ("A copy of the reference with only such a change gives exactly your answe
        "chapter that could be replayed ({count} of the generated variants of the chapter's student parts do).")
 
 
+def _holding_all(explaining: list[Generated]) -> Concept | None:
+    """The concept among the mutants' whose code holds every other one's (all of them, when they
+    agree): naming it is true of each change, as the place of `x - y` in `[x - y for …]` is."""
+    concepts = {g.concept for g in explaining}
+    if None in concepts:
+        return None
+    holding = [c for c in concepts if all(other.code in c.code for other in concepts)]
+    return max(holding, key=lambda c: len(c.code)) if holding else None
+
+
 def name_generated(explaining: list[Generated], *, lesson: str, guide: str, valued: bool = True) -> Diagnosis | None:
     """What the mutants that reproduce a student's failures let the scorecard say, and no more:
     the concept and the kind of change when they all agree on both; the concept alone when they
-    agree only on it; the part alone when they agree only on that; nothing when they disagree.
+    agree only on it, or when one of their concepts holds all the others' code; the part alone
+    when they agree only on that; nothing when they disagree.
     `valued`: some failure shows a wrong value. Failures that are all exceptions ("division by
     zero") are weak evidence: changes in different places raise the same one, so they name the
     part at most."""
@@ -378,10 +558,11 @@ def name_generated(explaining: list[Generated], *, lesson: str, guide: str, valu
     concepts = {g.concept.id if g.concept else None for g in explaining}
     parts = {g.part.name for g in explaining}
     why = WHY.format(count=len(explaining))
-    if len(concepts) == 1 and None not in concepts:
-        concept = first.concept
+    widest = _holding_all(explaining) if len(parts) == 1 else None
+    if widest is not None:
+        concept = widest
         title = f"{first.part.name}: {concept.text}"
-        if len({g.change for g in explaining}) == 1:
+        if len(concepts) == 1 and len({g.change for g in explaining}) == 1:
             return Diagnosis(f"concept:{concept.id}", title, phrase(first), why, lesson, guide)
         return Diagnosis(f"concept:{concept.id}", title,
                          f"The mistake seems to be in {concept.text} (in `{first.part.name}`): several different "
