@@ -143,16 +143,15 @@ def test_an_ambiguous_held_out_case_stays_silent():
 
 def test_independent_mistakes_never_get_a_wrong_name_and_the_rates_are_reported(course, bank, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    written = measure.load_written(ROOT / "bench" / "independent-mistakes.yaml", course)
-    second = measure.load_written(ROOT / "bench" / "independent-mistakes-2.yaml", course)
-    rates = {r.name: r for r in measure.measure(course, load_bank(course), bank, {**written, **second})}
+    sets = [measure.load_written(ROOT / "bench" / f"independent-mistakes{suffix}.yaml", course)
+            for suffix in ("", "-2", "-3", "-4")]
+    rates = {r.name: r for r in measure.measure(course, load_bank(course), bank,
+                                                {k: v for written in sets for k, v in written.items()})}
     assert rates["hand bank"].count("wrong") == 0
     assert rates["held-out generated mutants"].count("wrong") == 0
     independent = rates["independent mistakes"]
     assert [r.id for r in independent.rows if r.verdict == "wrong"] == []
-    first = [r for r in independent.rows if r.id in written]
-    fresh = [r for r in independent.rows if r.id in second]
-    # measured: 27 of 33 (82%) on the first set, which shaped the generated bank; 5 of 11 on the
-    # second, which did not (the goal, 80%, is met only on the first)
-    assert sum(r.verdict == "right" for r in first) >= 27
-    assert sum(r.verdict == "right" for r in fresh) >= 5
+    right = [sum(r.verdict == "right" for r in independent.rows if r.id in written) for written in sets]
+    # measured: 29 of 33, 9 of 11 and 25 of 30 on the three sets that shaped the generated bank;
+    # 16 of 30 on the fourth, held out (the goal, 80%, is not met there)
+    assert right[0] >= 29 and right[1] >= 9 and right[2] >= 25 and right[3] >= 16, right
