@@ -21,14 +21,18 @@ CHAPTER = b"def double(x):\n    return 2 * x\n"
 REQUEST_TIMEOUT = 0.3
 
 
+def session_of(folder, code: bytes) -> Session:
+    """A chapter session on the process tier whose file is `code`, with a short request timeout."""
+    folder.mkdir()
+    spec = WorkerSpec(workdir=folder, student_files=("chapter.py",), tier="process", cpu_seconds=30,
+                      memory_bytes=512 << 20, files=(("chapter.py", code),))
+    return Session(spec, "chapter", request_timeout=REQUEST_TIMEOUT, chapter_timeout=60, output_bytes=4096)
+
+
 @pytest.fixture
 def stalled(tmp_path):
     """A session whose worker has been launched and then stopped (SIGSTOP) before it could answer."""
-    folder = tmp_path / "worker"
-    folder.mkdir()
-    spec = WorkerSpec(workdir=folder, student_files=("chapter.py",), tier="process", cpu_seconds=30,
-                      memory_bytes=512 << 20, files=(("chapter.py", CHAPTER),))
-    session = Session(spec, "chapter", request_timeout=REQUEST_TIMEOUT, chapter_timeout=60, output_bytes=4096)
+    session = session_of(tmp_path / "worker", CHAPTER)
     session.prestart()
     pid = session._ready.process.pid
     os.kill(pid, signal.SIGSTOP)
@@ -56,12 +60,7 @@ def test_a_worker_that_never_starts_is_the_graders_failure(stalled, monkeypatch)
 
 
 def test_the_students_own_code_still_has_the_request_timeout(tmp_path):
-    folder = tmp_path / "worker"
-    folder.mkdir()
-    slow = b"import time\ndef double(x):\n    time.sleep(5)\n    return 2 * x\n"
-    spec = WorkerSpec(workdir=folder, student_files=("chapter.py",), tier="process", cpu_seconds=30,
-                      memory_bytes=512 << 20, files=(("chapter.py", slow),))
-    session = Session(spec, "chapter", request_timeout=REQUEST_TIMEOUT, chapter_timeout=60, output_bytes=4096)
+    session = session_of(tmp_path / "worker", b"import time\ndef double(x):\n    time.sleep(5)\n    return 2 * x\n")
     try:
         with pytest.raises(StudentTimeout, match="did not finish within 0.3 s"):
             StudentModule(session).double(21)
