@@ -112,6 +112,8 @@ def _scrubbed_env(workdir: str) -> dict[str, str]:
 class Channel:
     """One live worker process."""
 
+    pipelined = True  # answers a chain of requests step by step (remote.Chain)
+
     def __init__(self, spec: WorkerSpec, stdout: Capture, stderr: Capture, *, probe: bool = False):
         self.stdout, self.stderr = stdout, stderr
         self.tier, self.workdir = spec.tier, spec.workdir
