@@ -4,6 +4,7 @@ of a failed gate, and records one TestOutcome per test."""
 
 from __future__ import annotations
 
+import functools
 import random
 import sys
 import time
@@ -32,6 +33,13 @@ class ChapterContext:
     session: Session | None = None
     started: float = 0.0
     finished: float = 0.0
+
+
+@functools.lru_cache(maxsize=64)
+def _resolved(path: Path) -> Path:
+    """A hidden test file's resolved path: looked up for every test and fixture, and resolving
+    costs a system call per folder of the path each time."""
+    return Path(path).resolve()
 
 
 def _classify(error: BaseException) -> dict[str, Any]:
@@ -132,7 +140,7 @@ class JudgePlugin:
             items[:] = []
 
     def _context(self, item: pytest.Item) -> ChapterContext:
-        return self.contexts[Path(item.path).resolve()]
+        return self.contexts[_resolved(item.path)]
 
     def _criterion(self, item: pytest.Item) -> str:
         return item.get_closest_marker("criterion").args[0]
@@ -141,7 +149,7 @@ class JudgePlugin:
 
     @pytest.fixture(scope="module")
     def worker(self, request: pytest.FixtureRequest) -> Session:
-        context = self.contexts[Path(request.path).resolve()]
+        context = self.contexts[_resolved(request.path)]
         if context.session is None:
             context.session = context.new_session()
         context.session.begin()
@@ -166,16 +174,16 @@ class JudgePlugin:
     @pytest.fixture(scope="module")
     def reference(self, request: pytest.FixtureRequest) -> Any:
         """The reference chapter, as the grading's reference source gives it (grader/reference.py)."""
-        with self.source.namespace(self.contexts[Path(request.path).resolve()]) as namespace:
+        with self.source.namespace(self.contexts[_resolved(request.path)]) as namespace:
             yield namespace
 
     @pytest.fixture(scope="module")
     def student_source(self, request: pytest.FixtureRequest) -> str:
-        return self.contexts[Path(request.path).resolve()].source
+        return self.contexts[_resolved(request.path)].source
 
     @pytest.fixture(scope="module")
     def limits(self, request: pytest.FixtureRequest):
-        return self.contexts[Path(request.path).resolve()].chapter.limits
+        return self.contexts[_resolved(request.path)].chapter.limits
 
     @pytest.fixture(scope="session")
     def course_seed(self) -> int:

@@ -425,6 +425,68 @@ class Session:
         """The current value of something kept in the worker, as data."""
         return self._send({"op": "fetch", "target": self.handle_of(remote)}, f"fetch({remote._label})")
 
+    def chain(self) -> Chain:
+        """Steps to send to the worker in one request (see Chain)."""
+        return Chain(self)
+
+    def run_chain(self, steps: list[ChainStep]) -> Iterator[Any]:
+        """Each step's answer in turn, as one request per step would have given it; at a step that
+        failed, its fault (the chain stopped there). The worker answers each step as soon as it is
+        done, and each step gets the time limit a request of its own would get, counted from the
+        answer before it; the messages name the step, as they would have named that request."""
+        if not steps:
+            return
+        if not getattr(self.channel_kind, "pipelined", False) or self._training:
+            for step in steps:  # an in-process replay (or a training): one request per step
+                yield step.checked(self._send(step.message(self), step.description))
+            return
+        self.module_proxy()  # restart the worker first if an earlier test killed it
+        assert self.channel is not None
+        ident = next(self._ids)
+        line = {"op": "chain", "id": ident, "steps": [step.message(self) for step in steps]}
+        answers: list[Any] = []
+        fault: StudentFault | None = None
+        for index, step in enumerate(steps):
+            try:
+                answers.append((step.description, self._chain_answer(line if index == 0 else None, ident, index, step)))
+            except StudentFault as error:  # the worker stopped the chain at this step too
+                fault = error
+                break
+        for description, value in answers:
+            self.last_call = description
+            yield value
+        if fault is not None:
+            self.last_call = fault.call
+            raise fault
+
+    @property
+    def channel_kind(self) -> type | None:
+        return type(self.channel) if self.channel is not None else None
+
+    def _chain_answer(self, line: dict | None, ident: int, index: int, step: ChainStep) -> Any:
+        """Step `index`'s answer (sending the chain first when `line` is given), checked as data
+        when the step needs data."""
+        description = step.description
+        self.last_call = description
+        remaining = self.deadline - time.monotonic()
+        if remaining <= 0:
+            if line is None:  # the worker is busy with the rest of the chain: it can answer nothing else
+                self.channel.kill()
+            raise StudentTimeout(f"the chapter's time limit ({self.chapter_timeout:g} s) was used up "
+                                 f"before `{description}` could run", call=description)
+        timeout = min(self.request_timeout, remaining)
+        try:
+            response = self.channel.request(line, timeout) if line is not None else self.channel.receive(timeout)
+        except WorkerTimeout:
+            raise StudentTimeout(f"`{description}` did not finish within {timeout:.3g} s "
+                                 f"(an endless loop?)", call=description) from None
+        except WorkerGone as gone:
+            raise StudentCrash(f"`{description}` crashed: {gone.reason}", call=description) from None
+        if type(response) is not dict or response.get("id") != ident or response.get("step") != index:
+            self.channel.kill()
+            raise StudentCrash(f"`{description}`: the worker answered out of turn", call=description)
+        return step.checked(self._answer(response, description))
+
     def call(self, remote: Remote, name: str | None, args: tuple, kwargs: dict) -> Any:
         label = remote._label if name is None else f"{remote._label}.{name}" if remote._label else name
         message = {"op": "call", "target": self.handle_of(remote), "name": name,
@@ -469,6 +531,10 @@ class Session:
         if type(response) is not dict or response.get("id") != message["id"]:
             self.channel.kill()
             raise StudentCrash(f"`{description}`: the worker answered out of turn", call=description)
+        return self._answer(response, description)
+
+    def _answer(self, response: dict, description: str) -> Any:
+        """One answer of the worker as judge data, or the fault it reports."""
         if "value" in response:
             return decode(response["value"], self, description)
         if "too_large" in response:
@@ -481,6 +547,85 @@ class Session:
                                 frames=clean_frames(raised.get("frames")))
         self.channel.kill()
         raise StudentCrash(f"`{description}`: the worker sent a malformed answer", call=description)
+
+
+class ChainStep:
+    """One step of a chain: a request and how it is described, as Session would send it alone."""
+
+    __slots__ = ("op", "target", "name", "args", "kwargs", "value", "description", "data")
+
+    def __init__(self, op: str, target: Remote, name: str | None, description: str, *, args: tuple = (),
+                 kwargs: dict | None = None, value: Any = None, data: bool = False):
+        self.op, self.target, self.name, self.description = op, target, name, description
+        self.args, self.kwargs, self.value, self.data = args, kwargs or {}, value, data
+
+    def message(self, session: Session) -> dict:
+        message: dict[str, Any] = {"op": self.op, "target": session.handle_of(self.target), "name": self.name}
+        if self.op == "setattr":
+            message["value"] = encode(self.value, session)
+        else:
+            message["args"] = encode(list(self.args), session)
+            message["kwargs"] = encode(dict(self.kwargs), session)["d"]
+        if self.data:
+            message["data"] = True
+        return message
+
+    def checked(self, value: Any) -> Any:
+        """The answer of a step whose answer the judge needs as data: an object in it is a failed
+        check, worded as using it would have worded it (the worker stopped the chain there)."""
+        if self.data:
+            found = _first_remote(value)
+            if found is not None:
+                raise NotData(f"`{self.description}` returned a {found._type} object, not a plain value "
+                              f"(a number, a list, ...)", call=self.description)
+        return value
+
+
+def _first_remote(value: Any, depth: int = 0) -> Remote | None:
+    if isinstance(value, Remote):
+        return value
+    if type(value) in (list, tuple) and depth <= MAX_DEPTH:
+        return next((r for r in (_first_remote(v, depth + 1) for v in value) if r is not None), None)
+    if type(value) is dict and depth <= MAX_DEPTH:
+        return next((r for r in (_first_remote(v, depth + 1) for v in value.values()) if r is not None), None)
+    return None
+
+
+class Chain:
+    """Requests a hidden test knows in advance, sent to the worker at once: one wake-up of the
+    worker for all of them instead of one round trip each (chapter 5's gradient check nudges a
+    weight and recomputes the loss 4 requests at a time, ~150 times). The worker runs them in
+    order and answers each as soon as it is done; it stops after a step that raises, and after a
+    step `call(..., data=True)` whose answer holds an object, where the judge would have stopped.
+    So every step runs when, and only when, it would have run one request at a time, unless the
+    judge's own code finds fault with a plain answer before the last step: the steps after it have
+    then run too (their time and prints count, as the chain's). Values are sent as they are when
+    the chain runs."""
+
+    def __init__(self, session: Session):
+        self._session = session
+        self.steps: list[ChainStep] = []
+
+    def set(self, remote: Remote, name: str, value: Any) -> None:
+        """`remote.name = value`."""
+        self.steps.append(ChainStep("setattr", remote, name, f"{remote._label}.{name} = {_short.repr(value)}",
+                                    value=value))
+
+    def call(self, function: Remote, *args: Any, data: bool = False, **kwargs: Any) -> None:
+        """`function(*args, **kwargs)`, where `function` is a student's function, class or method
+        (`network.forward`); `data=True` when the judge will use the answer as data."""
+        if isinstance(function, Method) and function._handle is None:
+            target, name = function._target, function._name
+            label = f"{target._label}.{name}" if target._label else name
+        else:
+            target, name, label = function, None, function._label
+        self.steps.append(ChainStep("call", target, name, describe_call(label, args, kwargs),
+                                    args=args, kwargs=kwargs, data=data))
+
+    def run(self) -> Iterator[Any]:
+        """The steps' answers in order (None for a `set`); a step's fault is raised in its place."""
+        steps, self.steps = self.steps, []
+        return self._session.run_chain(steps)
 
 
 class StudentModule:

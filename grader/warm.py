@@ -23,6 +23,7 @@ copy a lock that some other thread held.
 from __future__ import annotations
 
 import ctypes
+import gc
 import importlib
 import json
 import os
@@ -143,6 +144,11 @@ def _serve_requests() -> None:
     signal.signal(signal.SIGCHLD, lambda *_: None)
     running: dict[int, Any] = {}  # pid -> request id
     pending = b""
+    # Everything loaded so far lives as long as the server: its objects move out of the collector's
+    # reach, so a judge's garbage collections look at its own objects only (a full collection of
+    # the inherited ones took ~24 ms of every grading), and its pages stay shared with the server.
+    gc.collect()
+    gc.freeze()
     _send({"ready": os.getpid()})
     while True:
         readable, _, _ = select.select([0, wakeup_r], [], [])

@@ -5,8 +5,6 @@ independent mistakes of bench/independent-mistakes.yaml never get a wrong name."
 from __future__ import annotations
 
 import sys
-from dataclasses import replace
-from pathlib import Path
 
 import pytest
 

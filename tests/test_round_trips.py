@@ -4,11 +4,9 @@ callable_names)."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
-from grader.remote import Method, NotData, Remote, Session, StudentModule, StudentRaised
+from grader.remote import Method, NotData, Remote, Session, StudentCrash, StudentFault, StudentModule, StudentRaised
 from grader.sandbox.channel import Channel, WorkerSpec
 
 CHAPTER = b'''
@@ -93,3 +91,173 @@ def test_naming_a_class_runs_none_of_its_code(chapter):
     student.make()
     student.make().forward([1])
     assert b"the metaclass ran" not in session.stdout.data
+
+
+# --- chains: several requests sent at once (grader/remote.py: Chain) ------------------------------
+
+CHAIN_CHAPTER = b'''
+import time
+
+class Net:
+    def __init__(self):
+        self.w = 1.0
+        self.calls = 0
+    def forward(self, x):
+        self.calls += 1
+        if x == "raise":
+            raise ValueError("no good input")
+        if x == "object":
+            return [1.0, Net()]
+        if x == "hang":
+            while True:
+                time.sleep(0.01)
+        print("forward", x)
+        return [x * self.w]
+'''
+
+
+@pytest.fixture
+def chained(tmp_path):
+    folder = tmp_path / "worker"
+    folder.mkdir()
+    spec = WorkerSpec(workdir=folder, student_files=("chain.py",), tier="process", cpu_seconds=30,
+                      memory_bytes=512 << 20, files=(("chain.py", CHAIN_CHAPTER),))
+    session = Session(spec, "chain", request_timeout=1.5, chapter_timeout=60, output_bytes=4096)
+    lines: list[str] = []
+    original = Channel.request
+
+    def counted(channel, message, timeout, cpu_limit=None):
+        lines.append(message["op"])
+        return original(channel, message, timeout, cpu_limit)
+
+    Channel.request = counted
+    try:
+        yield StudentModule(session), session, lines
+    finally:
+        Channel.request = original
+        session.close()
+
+
+def one_at_a_time(net, steps):
+    """What the same steps give as requests of their own: each answer, or the fault's (message, call)."""
+    found = []
+    for kind, value in steps:
+        try:
+            if kind == "set":
+                net.w = value
+                found.append(None)
+            else:
+                found.append(net.forward(value))
+        except StudentFault as fault:
+            found.append((type(fault).__name__, fault.message, fault.call, fault.location))
+            break
+    return found
+
+
+def chained_answers(session, net, steps):
+    chain = session.chain()
+    for kind, value in steps:
+        if kind == "set":
+            chain.set(net, "w", value)
+        else:
+            chain.call(net.forward, value, data=True)
+    found = []
+    try:
+        for answer in chain.run():
+            found.append(answer)
+    except StudentFault as fault:
+        found.append((type(fault).__name__, fault.message, fault.call, fault.location))
+    return found
+
+
+def test_a_chain_is_one_request_and_answers_as_single_requests_would(chained):
+    student, session, lines = chained
+    steps = [("set", 2.0), ("call", 1.5), ("set", -1.0), ("call", 4.0)]
+    net = student.Net()
+    lines.clear()
+    assert chained_answers(session, net, steps) == [None, [3.0], None, [-4.0]]
+    assert lines == ["chain"]
+    assert session.last_call == "Net.forward(4)"   # as describe_call writes it
+    assert one_at_a_time(student.Net(), steps) == [None, [3.0], None, [-4.0]]
+    assert session.stdout.data.decode().count("forward 1.5") == 2
+
+
+def test_a_step_that_raises_is_reported_as_its_own_request_would_be_and_stops_the_chain(chained):
+    student, session, _ = chained
+    steps = [("set", 2.0), ("call", 1.0), ("call", "raise"), ("set", 5.0), ("call", 1.0)]
+    alone, net = one_at_a_time(student.Net(), steps), student.Net()
+    together = chained_answers(session, net, steps)
+    assert together == alone
+    kind, message, call, location = together[-1]
+    assert kind == "StudentRaised" and call == "Net.forward('raise')"
+    assert message.startswith("Net.forward('raise') raised ValueError: no good input at line 11 of chain.py")
+    assert location["line"] == 11
+    assert net.calls == 2 and net.w == 2.0   # the steps after the one that raised never ran
+
+
+def test_an_object_where_data_is_needed_stops_the_chain_with_the_message_using_it_would_give(chained):
+    student, session, _ = chained
+    net = student.Net()
+    answer = net.forward("object")
+    with pytest.raises(NotData) as used:
+        float(answer[1])
+    steps = [("call", 1.0), ("call", "object"), ("set", 9.0), ("call", 1.0)]
+    together = chained_answers(session, net, steps)
+    assert together[0] == [1.0]
+    assert together[1] == ("NotData", used.value.message, "Net.forward('object')", None)
+    assert net.calls == 3 and net.w == 1.0   # one call above, two in the chain: it stopped at the object
+
+
+def test_each_step_has_its_own_time_limit_and_a_time_out_names_the_step_that_ran(chained):
+    student, session, _ = chained
+    net = student.Net()
+    steps = [("call", 1.0)] * 3 + [("call", "hang"), ("call", 2.0)]
+    together = chained_answers(session, net, steps)
+    assert together[:3] == [[1.0]] * 3
+    kind, message, call, _ = together[3]
+    assert kind == "StudentTimeout" and call == "Net.forward('hang')"
+    assert message == "`Net.forward('hang')` did not finish within 1.5 s (an endless loop?)"
+    assert student.Net().forward(3.0) == [3.0]   # a fresh worker answers the next request
+    assert session.restarts == 1
+
+
+def test_a_worker_that_answers_a_chain_out_of_turn_is_a_crash(chained):
+    student, session, _ = chained
+    net = student.Net()
+    chain = session.chain()
+    chain.call(net.forward, 1.0, data=True)
+    chain.call(net.forward, 2.0, data=True)
+    original = Channel.receive
+
+    def skipping(channel, timeout, outgoing=b"", cpu_limit=None):
+        answer = original(channel, timeout, outgoing, cpu_limit)
+        if not outgoing:
+            answer["step"] = 5
+        return answer
+
+    Channel.receive = skipping
+    try:
+        with pytest.raises(StudentCrash, match="answered out of turn"):
+            list(chain.run())
+    finally:
+        Channel.receive = original
+    assert not session.channel.alive
+
+
+def test_a_chain_sent_in_process_takes_one_request_per_step(chained):
+    """Replays in the judge's own process (grader/mistakes/local.py) have no pipe to chain over."""
+    from grader.mistakes.local import LocalSession
+
+    def load():
+        import types
+        module = types.ModuleType("chain")
+        exec(CHAIN_CHAPTER, module.__dict__)
+        return module
+
+    session = LocalSession(load, module="chain", file="chain.py", request_timeout=5, budget=60)
+    student = StudentModule(session)
+    steps = [("set", 2.0), ("call", 1.0), ("call", "object"), ("call", 1.0)]
+    expected = one_at_a_time(student.Net(), steps)
+    expected[-1] = ("NotData", "`Net.forward('object')` returned a Net object, not a plain value (a number, a list, ...)",
+                    "Net.forward('object')", None)
+    assert chained_answers(session, student.Net(), steps) == [None, [2.0], expected[-1]]

@@ -5,13 +5,11 @@ rows and with the rows its first run left, replaying nothing the second time."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
 from grader.course import load_course
 from grader.diagnosis import signature
-from grader.mistakes import rows
 from grader.mistakes.rows import Sequence, course_key, open_rows, save
 from submissions import ROOT, grade
 

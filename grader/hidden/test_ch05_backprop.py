@@ -14,7 +14,7 @@ import random
 import pytest
 
 from grader.checks import attempt, check, each, expect, passes_as_own
-from grader.hidden.support import judge_random_untouched
+from grader.hidden.support import chain_for, judge_random_untouched
 from grader.hidden.gates import gate_tests
 from grader.remote import StudentFault
 
@@ -394,26 +394,38 @@ def network_loss(reference, network, x, target):
 def judged_gap(reference, network, x, target):
     """(worst gap, where) for `network` as gradient_check left it: its layers' weight_gradients
     against central differences, visiting the layers as gradient_check does (in order, a layer
-    that appears twice twice)."""
+    that appears twice twice). Each layer's nudges (set a weight, run forward) go to the worker
+    as one chain of requests: the same requests, in the same order, as one at a time."""
     worst, where = 0.0, ""
     for number, layer in enumerate(network.layers):
         weights, analytic = layer.weights, layer.weight_gradients
-        for i, row in enumerate(weights):
-            for j, w in enumerate(row):
-                slopes = []
-                for nudged in (w + GRADCHECK_EPS, w - GRADCHECK_EPS):
-                    changed = [list(r) for r in weights]
-                    changed[i][j] = nudged
-                    layer.weights = changed
-                    slopes.append(network_loss(reference, network, x, target))
-                numeric = (slopes[0] - slopes[1]) / (2 * GRADCHECK_EPS)
-                a = analytic[i][j]
-                if type(a) not in (int, float):
-                    check(False, f"network.layers[{number}].weight_gradients[{i}][{j}] is not a number")
-                gap = abs(numeric - a) / max(GAP_FLOOR, abs(numeric) + abs(a))
-                if gap > worst:
-                    worst, where = gap, f"layers[{number}].weights[{i}][{j}] (analytic {a:.6g}, numeric {numeric:.6g})"
-        layer.weights = weights
+        cells = [(i, j, w) for i, row in enumerate(weights) for j, w in enumerate(row)]
+        # The judge stops at the first gradient that is not a number, once that weight's nudges ran.
+        stop = next((k for k, (i, j, _) in enumerate(cells) if type(analytic[i][j]) not in (int, float)), None)
+        forward, steps = network.forward, chain_for(layer)
+        for i, j, w in cells[:None if stop is None else stop + 1]:
+            for nudged in (w + GRADCHECK_EPS, w - GRADCHECK_EPS):
+                changed = [list(r) for r in weights]
+                changed[i][j] = nudged
+                steps.set(layer, "weights", changed)
+                steps.call(forward, list(x), data=True)
+        if stop is None:
+            steps.set(layer, "weights", weights)
+        answers = steps.run()
+        for i, j, w in cells:
+            slopes = []
+            for _ in range(2):
+                next(answers)  # the weight set
+                out = next(answers)
+                slopes.append(reference.cross_entropy_loss(reference.softmax(out), target))
+            numeric = (slopes[0] - slopes[1]) / (2 * GRADCHECK_EPS)
+            a = analytic[i][j]
+            if type(a) not in (int, float):
+                check(False, f"network.layers[{number}].weight_gradients[{i}][{j}] is not a number")
+            gap = abs(numeric - a) / max(GAP_FLOOR, abs(numeric) + abs(a))
+            if gap > worst:
+                worst, where = gap, f"layers[{number}].weights[{i}][{j}] (analytic {a:.6g}, numeric {numeric:.6g})"
+        next(answers)  # the weights put back
     return worst, where
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Mapping
 
 from ..scorecard import Scorecard, write_atomically, write_results
-from .formats import DEFAULT_FORMATS, FORMATS
+from .formats import DEFAULT_FORMATS
 
 FILENAMES = {"junit": "junit.xml", "gradescope": "gradescope.json", "markdown": "summary.md",
              "github": "github-annotations.txt", "classroom": "classroom.json"}

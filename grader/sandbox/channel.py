@@ -112,6 +112,8 @@ def _scrubbed_env(workdir: str) -> dict[str, str]:
 class Channel:
     """One live worker process."""
 
+    pipelined = True  # answers a chain of requests step by step (remote.Chain)
+
     def __init__(self, spec: WorkerSpec, stdout: Capture, stderr: Capture, *, probe: bool = False):
         self.stdout, self.stderr = stdout, stderr
         self.tier, self.workdir = spec.tier, spec.workdir
@@ -156,7 +158,7 @@ class Channel:
         """Capture the worker's output into these buffers from now on: a worker started ahead of
         need passes to the session that uses it (nothing of the student's has run before)."""
         self.stdout, self.stderr = stdout, stderr
-        out, err = self.process.stdout.fileno(), self.process.stderr.fileno()
+        out = self.process.stdout.fileno()
         self._streams = {fd: (stdout if fd == out else stderr) for fd in self._streams}
 
     def request(self, message: dict, timeout: float, cpu_limit: float | None = None) -> dict:

@@ -558,6 +558,24 @@ class Worker:
         except (MemoryError, RecursionError):
             return {"id": ident, "too_large": "too large to encode within the worker's memory"}
 
+    def answers(self, request):
+        """The answers to one request line: one, or for a chain one per step, in order, each
+        yielded as soon as its step is done (the judge times every step on its own). A chain stops
+        after a step that raised, whose answer was too large, or whose answer the judge needs as
+        data (`"data": true`) but that holds an object: the judge's own code would have stopped
+        there, so the steps after it never run, as they would not have run one request at a time."""
+        if request.get("op") != "chain":
+            yield self.answer(request)
+            return
+        ident = request.get("id")
+        for step, message in enumerate(request.get("steps", [])):
+            before = len(self.handles)
+            response = self.answer(message)
+            response["id"], response["step"] = ident, step
+            yield response
+            if "value" not in response or (message.get("data") and len(self.handles) != before):
+                return
+
 
 def flush_student_output():
     for stream in (sys.stdout, sys.stderr):
@@ -606,9 +624,9 @@ def main():
     sys.dont_write_bytecode = True
     worker = Worker(config["student_files"], folder)
     for request in read_requests(requests):
-        response = worker.answer(request)
-        flush_student_output()  # so the judge sees a call's prints before its answer
-        send(response_fd, response)
+        for response in worker.answers(request):
+            flush_student_output()  # so the judge sees a call's prints before its answer
+            send(response_fd, response)
 
 
 if __name__ == "__main__":

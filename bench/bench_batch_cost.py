@@ -1,0 +1,100 @@
+"""What one more submission costs in `grade batch --jobs 1`, as a ratio to the yardstick, measured
+alternately in one run (optionally beside another commit's grader, also alternating).
+
+    python bench/bench_batch_cost.py [--students N] [--rounds R] [--against REV]
+
+Each round runs, in turn: the yardstick (a bare `python -m pytest` of one empty test, plugin
+autoload off), a batch of N students holding chapters 1-6 (copies of the reference) and a batch of
+2N, with this tree's grader and, given --against, with REV's (checked out in a temporary git
+worktree). Prints medians over the rounds: seconds per student of the batch of N (its start-up and
+class reports included), seconds per further student ((2N batch - N batch) / N), each divided by
+the median yardstick, and the load average before and after. Goal (issue 14): <= 1.5x.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def wall(command: list[str], cwd: Path, env: dict[str, str]) -> float:
+    start = time.perf_counter()
+    done = subprocess.run(command, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    seconds = time.perf_counter() - start
+    if done.returncode not in (0, 1):
+        sys.exit(f"bench: {' '.join(command[:4])} failed: {done.stderr.strip()[-500:]}")
+    return seconds
+
+
+def make_class(folder: Path, students: int) -> Path:
+    for i in range(students):
+        student = folder / f"student-{i:02d}"
+        student.mkdir(parents=True)
+        for chapter in sorted((ROOT / "reference").glob("0[1-6]_*.py")):
+            shutil.copyfile(chapter, student / chapter.name)
+    return folder
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--students", type=int, default=8)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--against", metavar="REV", default=None)
+    args = parser.parse_args()
+    load_before = open("/proc/loadavg").read().split()[:3]
+    with tempfile.TemporaryDirectory(prefix="bench-batch-cost-") as name:
+        scratch = Path(name)
+        trees = {"this": ROOT}
+        if args.against:
+            other = scratch / "against"
+            subprocess.run(["git", "worktree", "add", "--detach", str(other), args.against], cwd=ROOT, check=True,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            trees[args.against] = other
+        try:
+            empty = scratch / "test_empty.py"
+            empty.write_text("def test_empty():\n    pass\n")
+            yard_env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1", "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
+            yardstick = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(empty)]
+            classes = {n: make_class(scratch / f"class-{n}", n) for n in (args.students, 2 * args.students)}
+            yards: list[float] = []
+            times: dict[tuple[str, int], list[float]] = {}
+            for round_ in range(args.rounds):
+                order = list(trees.items()) if round_ % 2 == 0 else list(reversed(trees.items()))
+                for label, tree in order:
+                    env = {**os.environ, "PYTHONPATH": str(tree), "NO_COLOR": "1"}
+                    for n, folder in classes.items():
+                        yards.append(wall(yardstick, scratch, yard_env))
+                        reports = scratch / f"reports-{label}-{n}"
+                        shutil.rmtree(reports, ignore_errors=True)
+                        times.setdefault((label, n), []).append(wall(
+                            [sys.executable, "-m", "grader", "batch", str(folder), "--report-dir", str(reports),
+                             "--jobs", "1", "--no-resume", "--course", str(tree / "course.yaml")], tree, env))
+            yards.append(wall(yardstick, scratch, yard_env))
+        finally:
+            if args.against:
+                subprocess.run(["git", "worktree", "remove", "--force", str(scratch / "against")], cwd=ROOT,
+                               check=False, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    yard = statistics.median(yards)
+    n = args.students
+    print(f"yardstick: median {yard:.3f} s over {len(yards)} runs; load average {' '.join(load_before)} before, "
+          f"{' '.join(open('/proc/loadavg').read().split()[:3])} after")
+    for label in trees:
+        small = statistics.median(times[(label, n)])
+        large = statistics.median(times[(label, 2 * n)])
+        per, further = small / n, (large - small) / n
+        print(f"{label:>10}: batch of {n} {small:.2f} s, of {2 * n} {large:.2f} s; per student {per:.3f} s "
+              f"({per / yard:.2f}x), each further student {further:.3f} s ({further / yard:.2f}x); "
+              f"per student of the {2 * n} {large / (2 * n):.3f} s ({large / (2 * n) / yard:.2f}x)")
+
+
+if __name__ == "__main__":
+    main()
