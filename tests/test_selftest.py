@@ -147,6 +147,8 @@ def test_a_mistake_is_graded_in_its_chapter_and_the_one_that_would_import_it(cou
     assert len(by_name) == len(runs) == len(bank.mistakes) + 3 + 8   # and 8 rounds of student parts
     assert by_name["reference"].chapters == by_name["reference --integrated"].chapters == (1, 2, 3, 4, 5, 6, 7)
     assert by_name["reference --integrated"].integrated and by_name["starters"].base == "exercises"
+    # the reference trains once, for real; integrated, its chapters are the same bytes: replayed
+    assert (by_name["reference"].training, by_name["reference --integrated"].training) == ("record", REPLAY)
     assert by_name["ch1-transpose-returns-rows"].chapters == (1, 2)
     assert by_name["ch6-gradient-ascent"].chapters == (5, 6)
     assert set(by_name["ch6-gradient-ascent"].files) == {"06_training_loop.py"}
