@@ -5,6 +5,7 @@ criteria course.yaml says grade the part it changed (parts:) and the end-to-end 
 
     python bench/costs_once.py            # this tree
     python bench/costs_once.py --rev REV  # also the grader of commit REV, side by side
+    python bench/costs_once.py --mistakes bench/independent-mistakes-4.yaml   # another set
 
 Both trees are judged by this tree's course.yaml (which names the parts), so an older grader is
 measured by the same rule. Chapter 7's mistakes train the classifier for real (about 10 s each).
@@ -65,9 +66,11 @@ def lost(tree: Path, folder: Path, number: int, out: Path) -> list[str] | None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rev", help="also measure the grader of this commit")
+    parser.add_argument("--mistakes", type=Path, nargs="+", default=[MISTAKES],
+                        help="files of written mistakes (default: bench/independent-mistakes.yaml)")
     args = parser.parse_args()
     course = load_course(ROOT / "course.yaml")
-    mistakes = yaml.safe_load(MISTAKES.read_text())["mistakes"]
+    mistakes = [m for path in args.mistakes for m in yaml.safe_load(path.read_text())["mistakes"]]
     with tempfile.TemporaryDirectory(prefix="costs-once-") as scratch:
         scratch = Path(scratch)
         trees = {"this tree": ROOT}
