@@ -142,7 +142,7 @@ def test_an_ambiguous_held_out_case_stays_silent():
 def test_independent_mistakes_never_get_a_wrong_name_and_the_rates_are_reported(course, bank, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     sets = [measure.load_written(ROOT / "bench" / f"independent-mistakes{suffix}.yaml", course)
-            for suffix in ("", "-2", "-3", "-4")]
+            for suffix in ("", "-2", "-3", "-4", "-5")]
     rates = {r.name: r for r in measure.measure(course, load_bank(course), bank,
                                                 {k: v for written in sets for k, v in written.items()})}
     assert rates["hand bank"].count("wrong") == 0
@@ -151,5 +151,5 @@ def test_independent_mistakes_never_get_a_wrong_name_and_the_rates_are_reported(
     assert [r.id for r in independent.rows if r.verdict == "wrong"] == []
     right = [sum(r.verdict == "right" for r in independent.rows if r.id in written) for written in sets]
     # measured: 29 of 33, 9 of 11 and 25 of 30 on the three sets that shaped the generated bank;
-    # 16 of 30 on the fourth, held out (the goal, 80%, is not met there)
-    assert right[0] >= 29 and right[1] >= 9 and right[2] >= 25 and right[3] >= 16, right
+    # 16 of 30 and 15 of 30 on the fourth and fifth, held out (the goal, 80%, is not met there)
+    assert right[0] >= 29 and right[1] >= 9 and right[2] >= 25 and right[3] >= 16 and right[4] >= 15, right
