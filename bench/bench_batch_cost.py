@@ -25,6 +25,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 
+from bench_against import class_of  # noqa: E402  (this folder is on sys.path when run as a script)
+
 
 def wall(command: list[str], cwd: Path, env: dict[str, str]) -> float:
     start = time.perf_counter()
@@ -33,15 +35,6 @@ def wall(command: list[str], cwd: Path, env: dict[str, str]) -> float:
     if done.returncode not in (0, 1):
         sys.exit(f"bench: {' '.join(command[:4])} failed: {done.stderr.strip()[-500:]}")
     return seconds
-
-
-def make_class(folder: Path, students: int) -> Path:
-    for i in range(students):
-        student = folder / f"student-{i:02d}"
-        student.mkdir(parents=True)
-        for chapter in sorted((ROOT / "reference").glob("0[1-6]_*.py")):
-            shutil.copyfile(chapter, student / chapter.name)
-    return folder
 
 
 def main() -> None:
@@ -64,7 +57,7 @@ def main() -> None:
             empty.write_text("def test_empty():\n    pass\n")
             yard_env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1", "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
             yardstick = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(empty)]
-            classes = {n: make_class(scratch / f"class-{n}", n) for n in (args.students, 2 * args.students)}
+            classes = {n: class_of(n, scratch / f"class-{n}") for n in (args.students, 2 * args.students)}
             yards: list[float] = []
             times: dict[tuple[str, int], list[float]] = {}
             for round_ in range(args.rounds):

@@ -4,6 +4,8 @@ callable_names)."""
 
 from __future__ import annotations
 
+import contextlib
+
 import pytest
 
 from grader.remote import Method, NotData, Remote, Session, StudentCrash, StudentFault, StudentModule, StudentRaised
@@ -36,13 +38,14 @@ def shadowed():
 '''
 
 
-@pytest.fixture
-def chapter(tmp_path):
-    folder = tmp_path / "worker"
+@contextlib.contextmanager
+def counted_session(folder, module: str, code: bytes, request_timeout: float):
+    """(the student's module, its session, the op of every request line sent) for a chapter file
+    `module`.py holding `code`, on the process tier."""
     folder.mkdir()
-    spec = WorkerSpec(workdir=folder, student_files=("chapter.py",), tier="process", cpu_seconds=30,
-                      memory_bytes=512 << 20, files=(("chapter.py", CHAPTER),))
-    session = Session(spec, "chapter", request_timeout=10, chapter_timeout=60, output_bytes=4096)
+    spec = WorkerSpec(workdir=folder, student_files=(f"{module}.py",), tier="process", cpu_seconds=30,
+                      memory_bytes=512 << 20, files=((f"{module}.py", code),))
+    session = Session(spec, module, request_timeout=request_timeout, chapter_timeout=60, output_bytes=4096)
     requests: list[str] = []
     original = Channel.request
 
@@ -56,6 +59,12 @@ def chapter(tmp_path):
     finally:
         Channel.request = original
         session.close()
+
+
+@pytest.fixture
+def chapter(tmp_path):
+    with counted_session(tmp_path / "worker", "chapter", CHAPTER, request_timeout=10) as found:
+        yield found
 
 
 def test_a_method_call_is_one_request(chapter):
@@ -118,24 +127,8 @@ class Net:
 
 @pytest.fixture
 def chained(tmp_path):
-    folder = tmp_path / "worker"
-    folder.mkdir()
-    spec = WorkerSpec(workdir=folder, student_files=("chain.py",), tier="process", cpu_seconds=30,
-                      memory_bytes=512 << 20, files=(("chain.py", CHAIN_CHAPTER),))
-    session = Session(spec, "chain", request_timeout=1.5, chapter_timeout=60, output_bytes=4096)
-    lines: list[str] = []
-    original = Channel.request
-
-    def counted(channel, message, timeout, cpu_limit=None):
-        lines.append(message["op"])
-        return original(channel, message, timeout, cpu_limit)
-
-    Channel.request = counted
-    try:
-        yield StudentModule(session), session, lines
-    finally:
-        Channel.request = original
-        session.close()
+    with counted_session(tmp_path / "worker", "chain", CHAIN_CHAPTER, request_timeout=1.5) as found:
+        yield found
 
 
 def one_at_a_time(net, steps):
