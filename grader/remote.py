@@ -224,8 +224,7 @@ class Method(Remote):
     __slots__ = ("_target", "_name")
 
     def __init__(self, target: Remote, name: str, type_name: str):
-        label = f"{target._label}.{name}" if target._label else name
-        super().__init__(target._session, None, type_name, label=label)
+        super().__init__(target._session, None, type_name, label=member(target, name))
         object.__setattr__(self, "_generation", target._generation)
         object.__setattr__(self, "_target", target)
         object.__setattr__(self, "_name", name)
@@ -242,6 +241,11 @@ class Method(Remote):
             raise NotData(f"`{self._label}` is no longer a function of the student's object", call=self._label)
         for slot in ("_handle", "_type", "_generation", "_calls"):
             object.__setattr__(self, slot, getattr(found, slot))
+
+
+def member(remote: Remote, name: str) -> str:
+    """How `remote.name` is written in messages (a module's members go by their bare name)."""
+    return f"{remote._label}.{name}" if remote._label else name
 
 
 def describe_call(label: str, args: tuple, kwargs: dict) -> str:
@@ -397,7 +401,7 @@ class Session:
         return self._kinds.get((self.generation, kind), NO_CALLS) if type(kind) is int else NO_CALLS
 
     def get(self, remote: Remote, name: str) -> Any:
-        label = f"{remote._label}.{name}" if remote._label else name
+        label = member(remote, name)
         value = self._send({"op": "getattr", "target": self.handle_of(remote), "name": name}, label)
         if isinstance(value, Remote):
             object.__setattr__(value, "_label", label if value._type in ("method", "function", "type")
@@ -405,9 +409,8 @@ class Session:
         return value
 
     def set(self, remote: Remote, name: str, value: Any) -> None:
-        label = f"{remote._label}.{name} = {_short.repr(value)}"
-        self._send({"op": "setattr", "target": self.handle_of(remote), "name": name,
-                    "value": encode(value, self)}, label)
+        step = setting(remote, name, value)
+        self._send(step.message(self), step.description)
 
     def keep(self, value: Any) -> Remote:
         """Place `value` in the worker and return a handle to it, so a test can pass the very same
@@ -417,7 +420,7 @@ class Session:
     def stand_in(self, remote: Remote, name: str, answers: list) -> Remote:
         """Replace `remote.name` (a method the part under test calls) with a stand-in answering
         `answers` in turn; the handle's `calls` attribute lists the arguments of each call."""
-        label = f"{remote._label}.{name}" if remote._label else name
+        label = member(remote, name)
         return self._send({"op": "stand_in", "target": self.handle_of(remote), "name": name,
                            "answers": encode(list(answers), self)}, f"{label} = stand_in(...)")
 
@@ -436,11 +439,11 @@ class Session:
         answer before it; the messages name the step, as they would have named that request."""
         if not steps:
             return
-        if not getattr(self.channel_kind, "pipelined", False) or self._training:
+        self.module_proxy()  # (re)start the worker first: whether it takes chains is its channel's to say
+        if not getattr(self.channel, "pipelined", False) or self._training:
             for step in steps:  # an in-process replay (or a training): one request per step
                 yield step.checked(self._send(step.message(self), step.description))
             return
-        self.module_proxy()  # restart the worker first if an earlier test killed it
         assert self.channel is not None
         ident = next(self._ids)
         line = {"op": "chain", "id": ident, "steps": [step.message(self) for step in steps]}
@@ -458,10 +461,6 @@ class Session:
         if fault is not None:
             self.last_call = fault.call
             raise fault
-
-    @property
-    def channel_kind(self) -> type | None:
-        return type(self.channel) if self.channel is not None else None
 
     def _chain_answer(self, line: dict | None, ident: int, index: int, step: ChainStep) -> Any:
         """Step `index`'s answer (sending the chain first when `line` is given), checked as data
@@ -488,10 +487,8 @@ class Session:
         return step.checked(self._answer(response, description))
 
     def call(self, remote: Remote, name: str | None, args: tuple, kwargs: dict) -> Any:
-        label = remote._label if name is None else f"{remote._label}.{name}" if remote._label else name
-        message = {"op": "call", "target": self.handle_of(remote), "name": name,
-                   "args": encode(list(args), self), "kwargs": encode(dict(kwargs), self)["d"]}
-        return self._send(message, describe_call(label, args, kwargs))
+        step = calling(remote, name, args, kwargs)
+        return self._send(step.message(self), step.description)
 
     def _send(self, message: dict, description: str) -> Any:
         self.last_call = description
@@ -581,6 +578,17 @@ class ChainStep:
         return value
 
 
+def setting(remote: Remote, name: str, value: Any) -> ChainStep:
+    """The request `remote.name = value`."""
+    return ChainStep("setattr", remote, name, f"{remote._label}.{name} = {_short.repr(value)}", value=value)
+
+
+def calling(remote: Remote, name: str | None, args: tuple, kwargs: dict, data: bool = False) -> ChainStep:
+    """The request `remote(*args, **kwargs)`, or `remote.name(...)` looked up and called at once."""
+    label = remote._label if name is None else member(remote, name)
+    return ChainStep("call", remote, name, describe_call(label, args, kwargs), args=args, kwargs=kwargs, data=data)
+
+
 def _first_remote(value: Any, depth: int = 0) -> Remote | None:
     if isinstance(value, Remote):
         return value
@@ -608,19 +616,16 @@ class Chain:
 
     def set(self, remote: Remote, name: str, value: Any) -> None:
         """`remote.name = value`."""
-        self.steps.append(ChainStep("setattr", remote, name, f"{remote._label}.{name} = {_short.repr(value)}",
-                                    value=value))
+        self.steps.append(setting(remote, name, value))
 
     def call(self, function: Remote, *args: Any, data: bool = False, **kwargs: Any) -> None:
         """`function(*args, **kwargs)`, where `function` is a student's function, class or method
         (`network.forward`); `data=True` when the judge will use the answer as data."""
         if isinstance(function, Method) and function._handle is None:
             target, name = function._target, function._name
-            label = f"{target._label}.{name}" if target._label else name
         else:
-            target, name, label = function, None, function._label
-        self.steps.append(ChainStep("call", target, name, describe_call(label, args, kwargs),
-                                    args=args, kwargs=kwargs, data=data))
+            target, name = function, None
+        self.steps.append(calling(target, name, args, kwargs, data))
 
     def run(self) -> Iterator[Any]:
         """The steps' answers in order (None for a `set`); a step's fault is raised in its place."""

@@ -168,18 +168,27 @@ def graded_as_own(student, reference, worker, classifier, result, expected):
             and consistent_with_own(predicted(result), *own_predictions(classifier)))
 
 
+def passes_as_own_evaluate(student, reference, worker, record, classifier, result, right, on_stand_ins) -> bool:
+    """Whether evaluate's `result`, not `right`, passes as its own part (graded_as_own, with
+    `on_stand_ins()` the right answer on stand-ins, worked out only then): then the note is recorded.
+    An error it raised and that does not pass so is raised here."""
+    if (isinstance(result, StudentFault) or difference(result, right, rel=1e-9) is not None) and \
+            graded_as_own(student, reference, worker, classifier, result, on_stand_ins()):
+        record(RELATIVE, ON_YOUR_PREDICT)  # right on right predictions: the difference is predict's
+        return True
+    if isinstance(result, StudentFault):
+        raise result
+    return False
+
+
 @pytest.mark.criterion("ch7-evaluate")
 def test_evaluate_structure(student, reference, worker, record):
     classifier = classifier_on(student, 9, hidden_size=10, seed=9)
     parameters = pull_network(classifier.network)
     result = attempt(classifier.evaluate)
     expected = judge_evaluation(reference, parameters)
-    if (isinstance(result, StudentFault) or difference(result, expected, rel=1e-9) is not None) and \
-            graded_as_own(student, reference, worker, classifier, result, expected):
-        record(RELATIVE, ON_YOUR_PREDICT)  # right on right predictions: the difference is predict's
+    if passes_as_own_evaluate(student, reference, worker, record, classifier, result, expected, lambda: expected):
         return
-    if isinstance(result, StudentFault):
-        raise result
     check(type(result) is tuple and len(result) == 2, "evaluate must return a tuple (accuracy, results)")
     accuracy, results = result
     expected_accuracy, expected_results = expected
@@ -207,12 +216,9 @@ def test_trained_accuracy(trained, record):
 def test_evaluate_agrees_with_the_judge(trained, student, reference, worker, record):
     classifier, _losses, _parameters, accuracy, results = trained
     theirs = attempt(classifier.evaluate)
-    if (isinstance(theirs, StudentFault) or difference(theirs, (accuracy, results), rel=1e-9) is not None) and \
-            graded_as_own(student, reference, worker, classifier, theirs, untrained_evaluation(student, reference)):
-        record(RELATIVE, ON_YOUR_PREDICT)  # evaluate is right on right predictions: the difference is predict's
+    if passes_as_own_evaluate(student, reference, worker, record, classifier, theirs, (accuracy, results),
+                              lambda: untrained_evaluation(student, reference)):
         return
-    if isinstance(theirs, StudentFault):
-        raise theirs
     check(type(theirs) is tuple and len(theirs) == 2, "evaluate must return a tuple (accuracy, results)")
     expect(theirs[0], accuracy, call="evaluate()[0] after training")
     expect([r.get("predicted") if type(r) is dict else r for r in theirs[1]], [r["predicted"] for r in results],

@@ -316,14 +316,9 @@ def _slips(text: _Text, function: ast.FunctionDef, together: Mapping[str, frozen
             for other in sorted(others - {node.attr}):
                 yield _whole(text, node, "name", f"{text.segment(node.value)}.{other}")
         elif isinstance(node, ast.Assign) and len(node.targets) == 1 and _whole_slice(node.targets[0]):
-            target = node.targets[0]
-            name = text.segment(target.value)
-            yield _Change("rebind", f"{name}[:]", name, text.begin(target), text.finish(target),
-                          ((text.begin(target), text.finish(target), name),))
+            yield _whole(text, node.targets[0], "rebind", text.segment(node.targets[0].value))
         elif isinstance(node, ast.Assign) and len(node.targets) == 1 and _self_attribute(node.targets[0]):
-            target = node.targets[0]
-            yield _Change("store", text.segment(target), target.attr, text.begin(target), text.finish(target),
-                          ((text.begin(target), text.finish(target), target.attr),))
+            yield _whole(text, node.targets[0], "store", node.targets[0].attr)
 
 
 def _names(text: _Text, function: ast.FunctionDef) -> Iterator[_Change]:
@@ -403,10 +398,8 @@ _SIBLINGS = {"math.log": ("math.log10", "math.log2"), "sum": ("max",), "max": ("
 
 def _siblings(text: _Text, node: ast.Call) -> Iterator[_Change]:
     """Another function of the same family for the one meant (`math.log10` for `math.log`)."""
-    name = text.segment(node.func)
-    for other in _SIBLINGS.get(name, ()):
-        yield _Change(_SWAP, name, other, text.begin(node.func), text.finish(node.func),
-                      ((text.begin(node.func), text.finish(node.func), other),))
+    for other in _SIBLINGS.get(text.segment(node.func), ()):
+        yield _whole(text, node.func, _SWAP, other)
 
 
 def _arguments(text: _Text, node: ast.Call) -> Iterator[_Change]:
@@ -540,6 +533,12 @@ def _holding_all(explaining: list[Generated]) -> Concept | None:
         return None
     holding = [c for c in concepts if all(other.code in c.code for other in concepts)]
     return max(holding, key=lambda c: len(c.code)) if holding else None
+
+
+def shows_a_value(status: str, actual: object) -> bool:
+    """Whether a test's ending is a failure that shows the wrong value the student's code gave (the
+    `valued` evidence name_generated needs to name a concept)."""
+    return status in ("failed", "error", "timeout") and actual is not None
 
 
 def name_generated(explaining: list[Generated], *, lesson: str, guide: str, valued: bool = True) -> Diagnosis | None:

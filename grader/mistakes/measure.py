@@ -25,7 +25,7 @@ from ..errors import CourseError
 from ..hidden.training import TRAINING_ENV
 from ..outcomes import Diagnosis, TestOutcome
 from .bank import Bank, load_bank
-from .generated import Generated, generate_bank, name_generated
+from .generated import Generated, generate_bank, name_generated, shows_a_value
 from .local import LocalSession, load_chapter
 from .rows import Sequence, as_mapping, course_key, open_rows, save
 
@@ -163,7 +163,7 @@ def diagnose_row(row: Mapping[str, tuple], candidates: list[Generated], tables: 
     different concepts reproduce it."""
     explaining = [g for g in candidates if dict(tables[g.id]) == dict(row)]
     concepts = {g.concept.id if g.concept else None for g in explaining}
-    valued = any(s[0] in ("failed", "error", "timeout") and s[4] is not None for s in row.values())
+    valued = any(shows_a_value(s[0], s[4]) for s in row.values())
     return name_generated(explaining, lesson="", guide="", valued=valued), len(concepts)
 
 

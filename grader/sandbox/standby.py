@@ -12,6 +12,7 @@ from __future__ import annotations
 import shutil
 import tempfile
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 
 from .channel import Capture, Channel, WorkerSpec
@@ -59,9 +60,8 @@ class Standby:
         self._count += 1
         folder = self._root / f"worker-{self._count}"
         folder.mkdir()
-        blank = WorkerSpec(workdir=folder, student_files=(), tier=spec.tier, cpu_seconds=spec.cpu_seconds,
-                           memory_bytes=spec.memory_bytes, file_bytes=spec.file_bytes,
-                           open_files=spec.open_files, disk_bytes=spec.disk_bytes)
+        # The same launch (launch_key), none of the grading's files or modules: those come later.
+        blank = replace(spec, workdir=folder, student_files=(), sealed=(), files=())
         return Channel(blank, Capture(0), Capture(0))
 
     def close(self) -> None:
