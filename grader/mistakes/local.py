@@ -96,6 +96,7 @@ class LocalChannel:
     def __init__(self, handler: _InProcessWorker, stdout: Capture, stderr: Capture):
         self.handler, self.stdout, self.stderr = handler, stdout, stderr
         self.alive = True
+        self.cleanup_seconds = 0.0
         # A worker has its own global random generator; the mistake's code must neither see nor
         # move the judge's (its Layer constructors call random.seed).
         self._random = random.Random().getstate()

@@ -153,6 +153,7 @@ class Channel:
         self._streams = {self.process.stdout.fileno(): stdout, self.process.stderr.fileno(): stderr}
         self.alive = True
         self.last_cpu: float | None = None  # CPU seconds of the last request that was measured
+        self.cleanup_seconds = 0.0  # how long kill() took: the grader's time, not the student's
 
     def adopt(self, stdout: Capture, stderr: Capture) -> None:
         """Capture the worker's output into these buffers from now on: a worker started ahead of
@@ -289,6 +290,7 @@ class Channel:
         if not self.alive:
             return
         self.alive = False
+        started = time.monotonic()
         try:
             os.killpg(self.process.pid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
@@ -307,6 +309,7 @@ class Channel:
                 pass
         self.process.stdout.close()
         self.process.stderr.close()
+        self.cleanup_seconds = time.monotonic() - started
 
     def _sweep(self) -> None:
         """Processes that left the group (setsid, double fork), then, on the process tier, the files
