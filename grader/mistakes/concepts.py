@@ -65,6 +65,34 @@ def load_concepts(root: Path) -> tuple[Concept, ...]:
     return tuple(found)
 
 
+def load_twins(root: Path, concepts: tuple[Concept, ...]) -> Mapping[str, frozenset[Concept]]:
+    """concept id -> its twins (concepts.yaml's `twins:`, pairs of concepts of one part that the
+    hidden tests cannot tell apart); none without the file or the list."""
+    path = root / CONCEPTS
+    if not concepts or not path.is_file():
+        return {}
+    try:
+        document = yaml.compose(path.read_text(encoding="utf-8"), Loader=_LOADER)
+    except (OSError, yaml.YAMLError) as error:
+        raise CourseError(f"{path}: cannot be read as YAML ({str(error).splitlines()[0]})") from None
+    pairs = _mapping_value(document, "twins")
+    if pairs is None:
+        return {}
+    known = by_id(concepts)
+    found: dict[str, set[Concept]] = {}
+    for node in pairs.value if isinstance(pairs, yaml.SequenceNode) else [pairs]:
+        ids = [v.value for v in node.value] if isinstance(node, yaml.SequenceNode) else []
+        where = f"{path}:{node.start_mark.line + 1}"
+        if len(ids) != 2 or not all(i in known for i in ids):
+            raise CourseError(f"{where}: a twin is a pair of concept ids defined above, as [add.pair, add.result]")
+        a, b = known[ids[0]], known[ids[1]]
+        if a.part != b.part:
+            raise CourseError(f"{where}: twins must be concepts of one part ({a.id} is in {a.part}, {b.id} in {b.part})")
+        found.setdefault(a.id, set()).add(b)
+        found.setdefault(b.id, set()).add(a)
+    return {i: frozenset(twins) for i, twins in found.items()}
+
+
 def _mapping_value(node: yaml.Node | None, key: str) -> yaml.Node | None:
     if not isinstance(node, yaml.MappingNode):
         return None

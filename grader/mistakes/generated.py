@@ -37,7 +37,7 @@ from ..outcomes import Diagnosis
 from ..mutation.operators import ARITHMETIC, _Text, mutations_of
 from ..mutation.parts import Part, functions_of, span, student_parts
 from ..scorecard import write_atomically
-from .concepts import CONCEPTS, Concept, by_id, concept_at, load_concepts, regions_of
+from .concepts import CONCEPTS, Concept, by_id, concept_at, load_concepts, load_twins, regions_of
 from .rows import usable_cache_dir
 
 # The operators whose change reads "uses X where Y is meant".
@@ -93,6 +93,15 @@ def phrase(mutant: Generated) -> str:
         "store": f"{_capital(concept)} seems to be kept in a local variable ({new} for {old}), not stored on the object.",
         "reset": f"{_capital(concept)} seems to start again on every pass of the loop: {old.rstrip('`')}` is inside it, "
                  f"not before it.",
+        "local": f"{_capital(concept)} seems to be kept in a local variable ({new} for {old}) and read from there, "
+                 f"never stored on the object.",
+        "first": f"{_capital(concept)} seems to stop after the first pass of its loop (a `return` inside the loop?).",
+        "in place": f"{_capital(concept)} seems to be written over the argument it is made from, changing the "
+                    f"caller's list, instead of going into a new list.",
+        "keyword": f"{_capital(concept)} seems to leave out {old} in its call, so the default is used instead.",
+        "loops": f"{_capital(concept)} seems to have its two loops the other way round, which transposes the result.",
+        "grow": f"{_capital(concept)} seems to grow with every call ({new} for {old}): the stored list keeps the "
+                f"earlier calls' values instead of being replaced.",
     }.get(mutant.kind, f"{_capital(concept)} seems to use {new} where {old} is meant.")
 
 
@@ -183,6 +192,11 @@ def _revive(course: Course, stored: list[dict]) -> tuple[Generated, ...]:
                                concepts[item["concept"]] if item["concept"] else None,
                                _edited(sources[part.file], edits), edits))
     return tuple(found)
+
+
+def twins_of(course: Course) -> Mapping[str, frozenset[Concept]]:
+    """concept id -> its twins, from the course's concepts.yaml (see name_generated)."""
+    return load_twins(course.root, load_concepts(course.root))
 
 
 def generate_for(course: Course, parts: tuple[Part, ...] | None = None) -> tuple[Generated, ...]:
@@ -292,12 +306,19 @@ def _slips(text: _Text, function: ast.FunctionDef, together: Mapping[str, frozen
                          and not _called(function, n)})
     yield from _names(text, function)
     yield from _resets(text, function)
+    yield from _early_returns(text, function)
+    yield from _in_place(text, function)
     for node in ast.walk(function):
         if isinstance(node, ast.Call):
             yield from _calls(text, node)
             yield from _counts(text, node)
             yield from _siblings(text, node)
             yield from _arguments(text, node)
+            yield from _keywords(text, node)
+            yield from _zipped(text, node)
+        if isinstance(node, ast.ListComp):
+            yield _whole(text, node, "first", f"{text.segment(node)}[:1]")
+            yield from _loops_swapped(text, node)
         if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Pow) and _literal(node.right, 2):
             yield _whole(text, node, _SWAP, f"abs({text.segment(node.left)})")
         if isinstance(node, ast.BinOp) and type(node.op) in ARITHMETIC:
@@ -318,7 +339,7 @@ def _slips(text: _Text, function: ast.FunctionDef, together: Mapping[str, frozen
         elif isinstance(node, ast.Assign) and len(node.targets) == 1 and _whole_slice(node.targets[0]):
             yield _whole(text, node.targets[0], "rebind", text.segment(node.targets[0].value))
         elif isinstance(node, ast.Assign) and len(node.targets) == 1 and _self_attribute(node.targets[0]):
-            yield _whole(text, node.targets[0], "store", node.targets[0].attr)
+            yield from _stores(text, function, node)
 
 
 def _names(text: _Text, function: ast.FunctionDef) -> Iterator[_Change]:
@@ -440,6 +461,94 @@ def _resets(text: _Text, function: ast.FunctionDef) -> Iterator[_Change]:
                               ((line[0], line[1], ""), (at, at, moved)))
 
 
+def _early_returns(text: _Text, function: ast.FunctionDef) -> Iterator[_Change]:
+    """A `return` inside the loop it should follow: the function stops after the first pass."""
+    for block in (getattr(n, "body", None) for n in ast.walk(function)):
+        if not isinstance(block, list):
+            continue
+        for loop, after in zip(block, block[1:]):
+            if not (isinstance(loop, ast.For) and isinstance(after, ast.Return) and after.value is not None):
+                continue
+            first = loop.body[0]
+            indent = text.lines[first.lineno - 1][:first.col_offset]
+            line = text.starts[after.lineno - 1], text.starts[after.end_lineno]
+            at = text.starts[loop.end_lineno]
+            yield _Change("first", text.segment(after), f"{text.segment(after)} (inside the loop)",
+                          text.begin(after.value), text.finish(after.value),
+                          ((line[0], line[1], ""), (at, at, indent + text.segment(after) + "\n")))
+
+
+def _in_place(text: _Text, function: ast.FunctionDef) -> Iterator[_Change]:
+    """A new list written over the argument it is made from, which is returned: `return [x * s for
+    x in v]` -> `v[:] = [...]`, `return v` (the student changed the caller's list)."""
+    parameters = {a.arg for a in function.args.args}
+    for node in ast.walk(function):
+        if not (isinstance(node, ast.Return) and isinstance(node.value, ast.ListComp)):
+            continue
+        source = node.value.generators[0].iter
+        if isinstance(source, ast.Call) and text.segment(source.func) == "zip" and source.args:
+            source = source.args[0]
+        if isinstance(source, ast.Name) and source.id in parameters:
+            new = f"{source.id}[:] = {text.segment(node.value)}; return {source.id}"
+            yield _Change("in place", text.segment(node), new, text.begin(node.value), text.finish(node.value),
+                          ((text.begin(node), text.finish(node), new),))
+
+
+def _keywords(text: _Text, node: ast.Call) -> Iterator[_Change]:
+    """A keyword argument left out (`train(data, epochs, verbose=verbose)` -> `train(data, epochs)`):
+    the callee's default is used instead."""
+    for keyword in (k for k in node.keywords if k.arg is not None):
+        kept = [text.segment(a) for a in node.args] + [text.segment(k) for k in node.keywords if k is not keyword]
+        yield _Change("keyword", text.segment(keyword), f"{text.segment(node.func)}({', '.join(kept)})",
+                      text.begin(node), text.finish(node),
+                      ((text.begin(node), text.finish(node), f"{text.segment(node.func)}({', '.join(kept)})"),))
+
+
+def _zipped(text: _Text, node: ast.Call) -> Iterator[_Change]:
+    """A loop over paired lists that leaves out their first or last pair: `zip(a[1:], b[1:])`."""
+    if text.segment(node.func) == "zip" and len(node.args) > 1 and all(
+            isinstance(a, (ast.Name, ast.Attribute)) for a in node.args) and not node.keywords:
+        for cut in ("[1:]", "[:-1]"):
+            yield _whole(text, node, "loop", f"zip({', '.join(text.segment(a) + cut for a in node.args)})")
+
+
+def _loops_swapped(text: _Text, node: ast.ListComp) -> Iterator[_Change]:
+    """The two loops of a nested list the other way round (`[[f(r, c) for c in cs] for r in rs]` ->
+    `[[f(r, c) for r in rs] for c in cs]`): the result comes out transposed."""
+    inner = node.elt
+    if not (isinstance(inner, ast.ListComp) and len(node.generators) == 1 and len(inner.generators) == 1):
+        return
+    outer_loop, inner_loop = node.generators[0], inner.generators[0]
+    if outer_loop.ifs or inner_loop.ifs or outer_loop.is_async or inner_loop.is_async:
+        return
+    names = {n.id for n in ast.walk(outer_loop.target) if isinstance(n, ast.Name)}
+    if any(isinstance(n, ast.Name) and n.id in names for n in ast.walk(inner_loop.iter)):
+        return  # the inner loop goes through something the outer one made
+    new = (f"[[{text.segment(inner.elt)} for {text.segment(outer_loop.target)} in {text.segment(outer_loop.iter)}] "
+           f"for {text.segment(inner_loop.target)} in {text.segment(inner_loop.iter)}]")
+    yield _whole(text, node, "loops", new)
+
+
+def _stores(text: _Text, function: ast.FunctionDef, node: ast.Assign) -> Iterator[_Change]:
+    """A value kept in a local instead of stored on the object: `self.z = …` -> `z = …`, alone or
+    with the function's later reads of `self.z` too; and a stored list that grows with every call
+    instead of being replaced (`self.outputs += [...]`)."""
+    target = node.targets[0]
+    yield _whole(text, target, "store", target.attr)
+    reads = [n for n in ast.walk(function) if _self_attribute(n) and n.attr == target.attr
+             and isinstance(n.ctx, ast.Load) and (n.lineno, n.col_offset) > (node.lineno, node.col_offset)]
+    if reads:
+        edits = ((text.begin(target), text.finish(target), target.attr),
+                 *((text.begin(n), text.finish(n), target.attr) for n in reads))
+        yield _Change("local", f"{text.segment(target)} = …", f"{target.attr} = …", text.begin(target),
+                      text.finish(target), edits)
+    if isinstance(node.value, (ast.ListComp, ast.List)):
+        at = text.finish(target)
+        equals = text.source.index("=", at)
+        yield _Change("grow", f"{text.segment(target)} =", f"{text.segment(target)} +=", text.begin(target),
+                      text.finish(target), ((equals, equals + 1, "+="),))
+
+
 def _accumulates(loop: ast.For, name: str) -> bool:
     """Whether `loop` adds to `name` (`name += …`, `name.append(…)`)."""
     return any((isinstance(n, ast.AugAssign) and isinstance(n.target, ast.Name) and n.target.id == name)
@@ -525,30 +634,38 @@ WHY = ("A copy of the reference with only such a change gives exactly your answe
        "chapter that could be replayed ({count} of the generated variants of the chapter's student parts do).")
 
 
-def _holding_all(explaining: list[Generated]) -> Concept | None:
+def _holding_all(explaining: list[Generated], twins: Mapping[str, frozenset[Concept]] | None = None) -> Concept | None:
     """The concept among the mutants' whose code holds every other one's (all of them, when they
-    agree): naming it is true of each change, as the place of `x - y` in `[x - y for …]` is."""
+    agree): naming it is true of each change, as the place of `x - y` in `[x - y for …]` is.
+    `twins`: concept id -> the concepts some of whose mutants the hidden tests cannot tell from
+    some of its own; a mistake that looks like one may be in the other, so both must be held."""
     concepts = {g.concept for g in explaining}
     if None in concepts:
         return None
+    concepts |= {t for c in list(concepts) for t in (twins or {}).get(c.id, ())}
     holding = [c for c in concepts if all(other.code in c.code for other in concepts)]
     return max(holding, key=lambda c: len(c.code)) if holding else None
 
 
 def shows_a_value(status: str, actual: object) -> bool:
-    """Whether a test's ending is a failure that shows the wrong value the student's code gave (the
-    `valued` evidence name_generated needs to name a concept)."""
-    return status in ("failed", "error", "timeout") and actual is not None
+    """Whether a test's ending is a failure that shows a wrong value the student's code gave (the
+    `valued` evidence name_generated needs to name a concept): a failed check (its message says
+    what was wrong: "got 19 values", "yours 0.0137, numerical -0.155"), or an error that carries
+    the value. An exception alone says little: changes in different places raise the same one."""
+    return status == "failed" or (status in ("error", "timeout") and actual is not None)
 
 
-def name_generated(explaining: list[Generated], *, lesson: str, guide: str, valued: bool = True) -> Diagnosis | None:
+def name_generated(explaining: list[Generated], *, lesson: str, guide: str, valued: bool = True,
+                   twins: Mapping[str, frozenset[Concept]] | None = None) -> Diagnosis | None:
     """What the mutants that reproduce a student's failures let the scorecard say, and no more:
     the concept and the kind of change when they all agree on both; the concept alone when they
     agree only on it, or when one of their concepts holds all the others' code; the part alone
     when they agree only on that; nothing when they disagree.
     `valued`: some failure shows a wrong value. Failures that are all exceptions ("division by
     zero") are weak evidence: changes in different places raise the same one, so they name the
-    part at most."""
+    part at most. `twins` (concepts.yaml): when a single change explains the failures, a slip in a
+    twin of its concept, which no mutant happens to reproduce, would look the same, so the name
+    must hold the twins too."""
     if not explaining:
         return None
     if not valued:
@@ -557,7 +674,7 @@ def name_generated(explaining: list[Generated], *, lesson: str, guide: str, valu
     concepts = {g.concept.id if g.concept else None for g in explaining}
     parts = {g.part.name for g in explaining}
     why = WHY.format(count=len(explaining))
-    widest = _holding_all(explaining) if len(parts) == 1 else None
+    widest = _holding_all(explaining, twins if len(explaining) == 1 else None) if len(parts) == 1 else None
     if widest is not None:
         concept = widest
         title = f"{first.part.name}: {concept.text}"

@@ -25,7 +25,8 @@ from ..errors import CourseError
 from ..hidden.training import TRAINING_ENV
 from ..outcomes import Diagnosis, TestOutcome
 from .bank import Bank, load_bank
-from .generated import Generated, generate_bank, name_generated, shows_a_value
+from .concepts import Concept
+from .generated import Generated, generate_bank, name_generated, shows_a_value, twins_of
 from .local import LocalSession, load_chapter
 from .rows import Sequence, as_mapping, course_key, open_rows, save
 
@@ -158,13 +159,28 @@ def heldout(generated: tuple[Generated, ...]) -> tuple[set[str], set[str]]:
     return out, {g.id for g in generated} - out
 
 
-def diagnose_row(row: Mapping[str, tuple], candidates: list[Generated], tables: Table) -> tuple[Diagnosis | None, int]:
+Twins = Mapping[str, frozenset[Concept]]
+
+
+def diagnose_row(row: Mapping[str, tuple], candidates: list[Generated], tables: Table,
+                 twins: Twins | None = None) -> tuple[Diagnosis | None, int]:
     """What the generated bank says of a student whose replays ended as `row`, and how many
     different concepts reproduce it."""
     explaining = [g for g in candidates if dict(tables[g.id]) == dict(row)]
     concepts = {g.concept.id if g.concept else None for g in explaining}
     valued = any(shows_a_value(s[0], s[4]) for s in row.values())
-    return name_generated(explaining, lesson="", guide="", valued=valued), len(concepts)
+    return name_generated(explaining, lesson="", guide="", valued=valued, twins=twins), len(concepts)
+
+
+def measured_twins(generated: tuple[Generated, ...], tables: Table) -> set[tuple[str, str]]:
+    """The pairs of concepts (ids, in order) of one part some of whose mutants end every replayed
+    test alike, with a wrong value shown: what concepts.yaml's `twins:` must list."""
+    alike: dict[tuple, set[str]] = {}
+    for mutant in generated:
+        row = tables[mutant.id]
+        if mutant.concept and failing(row) and any(shows_a_value(s[0], s[4]) for s in row.values()):
+            alike.setdefault((mutant.part.chapter, tuple(sorted(row.items()))), set()).add(mutant.concept.id)
+    return {(a, b) for ids in alike.values() for a in ids for b in ids if a < b}
 
 
 def enclosing(generated: tuple[Generated, ...]) -> dict[str, set[str]]:
@@ -194,13 +210,13 @@ def verdict(said: tuple[str, ...], expected: tuple[str, ...], part: str,
     return "wrong"
 
 
-def judge_heldout(generated: tuple[Generated, ...], tables: Table) -> Rates:
+def judge_heldout(generated: tuple[Generated, ...], tables: Table, twins: Twins | None = None) -> Rates:
     """Each held-out mutant that fails a replayed test, diagnosed from the other half only."""
     out, kept = heldout(generated)
     rows, ambiguous = [], 0
     for mutant in (g for g in generated if g.id in out and failing(tables[g.id])):
         candidates = [g for g in generated if g.id in kept and g.part.chapter == mutant.part.chapter]
-        said, concepts = diagnose_row(tables[mutant.id], candidates, tables)
+        said, concepts = diagnose_row(tables[mutant.id], candidates, tables, twins)
         ambiguous += concepts > 1
         names = (said.mistake,) if said else ()
         right = (f"concept:{mutant.concept.id}",) if mutant.concept else ()
@@ -209,7 +225,7 @@ def judge_heldout(generated: tuple[Generated, ...], tables: Table) -> Rates:
 
 
 def judge_written(name: str, written: Written, tables: Table, replays: Mapping[int, list],
-                  generated: tuple[Generated, ...], bank: Bank) -> Rates:
+                  generated: tuple[Generated, ...], bank: Bank, twins: Twins | None = None) -> Rates:
     """Written mistakes (id -> (chapter, right names, part)) diagnosed as a grading would: the hand
     bank first (`explain`), then the whole generated bank where the bank names nothing."""
     from ..diagnosis import explain
@@ -220,7 +236,7 @@ def judge_written(name: str, written: Written, tables: Table, replays: Mapping[i
         mistakes = {m.id: tables[m.id] for m in bank.of_chapter(number) if not m.harmless}
         names = tuple(dict.fromkeys(m for ids in explain(outcomes, set(row), mistakes).values() for m in ids))
         if not names and failing(row):
-            said, concepts = diagnose_row(row, [g for g in generated if g.part.chapter == number], tables)
+            said, concepts = diagnose_row(row, [g for g in generated if g.part.chapter == number], tables, twins)
             ambiguous += concepts > 1
             names = (said.mistake,) if said else ()
         right = tuple(e if "." not in e else f"concept:{e}" for e in expected)
@@ -255,11 +271,26 @@ def measure(course: Course, bank: Bank, generated: tuple[Generated, ...],
             written: Written | None = None) -> list[Rates]:
     """The diagnosis rates on the hand bank, the held-out generated bank and `written` mistakes
     (id -> (chapter, right names, source))."""
+    written = written or {}
+    replays, tables = bank_tables(course, bank, generated, written)
+    twins = twins_of(course)
+    parts = {g.concept.id: g.part.name for g in generated if g.concept}
+    hand = {m.id: (m.chapter, (m.id,), "") for m in bank.errors if failing(tables[m.id])}
+    rates = [judge_written("hand bank", hand, tables, replays, generated, bank, twins),
+             judge_heldout(generated, tables, twins)]
+    if written:
+        cases = {i: (n, expect, next((parts[e] for e in expect if e in parts), ""))
+                 for i, (n, expect, _) in written.items()}
+        rates.append(judge_written("independent mistakes", cases, tables, replays, generated, bank, twins))
+    return rates
+
+
+def bank_tables(course: Course, bank: Bank, generated: tuple[Generated, ...],
+                written: Written) -> tuple[dict[int, list], Table]:
+    """The replayable tests of each chapter, and every candidate's and written mistake's endings."""
     seed = course.seed
     numbers = sorted({g.part.chapter for g in generated} | {m.chapter for m in bank.errors})
     replays = capture(course, numbers, seed)
-    written = written or {}
-    parts = {g.concept.id: g.part.name for g in generated if g.concept}
     tables: dict[str, dict] = {}
     for number in numbers:
         sources = {g.id: g.source for g in generated if g.part.chapter == number}
@@ -268,10 +299,4 @@ def measure(course: Course, bank: Bank, generated: tuple[Generated, ...],
                                           *((m.id, f"bank:{m.id}") for m in bank.errors)] if i not in written}
         sources.update({i: source for i, (n, _, source) in written.items() if n == number})
         tables.update(table(course, replays[number], sources, number, seed, shared))
-    hand = {m.id: (m.chapter, (m.id,), "") for m in bank.errors if failing(tables[m.id])}
-    rates = [judge_written("hand bank", hand, tables, replays, generated, bank), judge_heldout(generated, tables)]
-    if written:
-        cases = {i: (n, expect, next((parts[e] for e in expect if e in parts), ""))
-                 for i, (n, expect, _) in written.items()}
-        rates.append(judge_written("independent mistakes", cases, tables, replays, generated, bank))
-    return rates
+    return replays, tables
