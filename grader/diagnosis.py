@@ -40,7 +40,7 @@ import pytest
 
 from .course import Course, Mistake
 from .mistakes import Bank, load_bank
-from .mistakes.generated import generate_bank, name_generated, shows_a_value, twins_of
+from .mistakes.generated import generate_bank, name_generated, shows_a_value, inventory_of
 from .mistakes.local import LocalSession, load_chapter
 from .mistakes.rows import Row, Rows, Sequence, as_mapping, course_key, differs, open_rows, save
 from .outcomes import GRADER_FAULT, Diagnosis, TestOutcome
@@ -299,7 +299,7 @@ def _from_generated(step: Step, mine: list[TestOutcome], *, guide: str) -> dict[
     valued = any(shows_a_value(o.status, o.actual) for o in mine
                  if diagnosable(o) and o.nodeid in step.rows.sequence.nodeids)
     said = name_generated(explaining, lesson=_lesson(step.course, step.number), guide=guide, valued=valued,
-                          twins=twins_of(step.course) if len(explaining) == 1 else None)
+                          inventory=inventory_of(step.course))
     return {criterion: said for criterion in sorted(failing)} if said else {}
 
 

@@ -5,7 +5,7 @@ reading the file)."""
 from __future__ import annotations
 
 import ast
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping
 
@@ -63,6 +63,22 @@ def load_concepts(root: Path) -> tuple[Concept, ...]:
             seen[concept.id] = concept.line
             found.append(concept)
     return tuple(found)
+
+
+@dataclass(frozen=True)
+class Inventory:
+    """Every concept of the course's student parts, and each one's twins (see load_twins)."""
+
+    concepts: tuple[Concept, ...] = ()
+    twins: Mapping[str, frozenset[Concept]] = field(default_factory=dict)
+
+    def of_part(self, part: str) -> tuple[Concept, ...]:
+        return tuple(c for c in self.concepts if c.part == part)
+
+
+def load_inventory(root: Path) -> Inventory:
+    concepts = load_concepts(root)
+    return Inventory(concepts, load_twins(root, concepts))
 
 
 def load_twins(root: Path, concepts: tuple[Concept, ...]) -> Mapping[str, frozenset[Concept]]:

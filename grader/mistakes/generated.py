@@ -14,8 +14,13 @@ for `layer.z_values`: values some method of the reference stores together), one 
 another of the same role (`probs[i]` for `probs[best]`), two arguments the other way round, a
 count one off (`len(x) - 1`, `range(1, n)`), a sibling function (`math.log10` for `math.log`,
 `max` for `sum`), `abs(d)` for `d ** 2`, a value kept in a local instead of stored on the object
-(`z = ...` for `self.z = ...`), an accumulator started again inside its loop, and a list rebound
-where it should change in place (`row[:] = ...` -> `row = ...`). The slips are diagnosis
+(`z = ...` for `self.z = ...`, alone or with its later reads), an accumulator started again
+inside its loop, a list rebound where it should change in place (`row[:] = ...` -> `row = ...`), a
+`return` inside the loop it should follow (and `[...][:1]`, its list-building twin), the caller's
+list overwritten and returned (`v[:] = [...]`), a loop over pairs without the first or last one
+(`zip(a[1:], b[1:])`), a nested list's two loops swapped, a keyword argument left out, a stored list
+that grows with every call (`self.outputs += [...]`), a division by twice the count, a total
+started at 1 (`sum(xs, 1)`) and the square of a sum for a sum of squares. The slips are diagnosis
 candidates only: the mutation score counts the first family.
 """
 
@@ -37,7 +42,7 @@ from ..outcomes import Diagnosis
 from ..mutation.operators import ARITHMETIC, _Text, mutations_of
 from ..mutation.parts import Part, functions_of, span, student_parts
 from ..scorecard import write_atomically
-from .concepts import CONCEPTS, Concept, by_id, concept_at, load_concepts, load_twins, regions_of
+from .concepts import CONCEPTS, Concept, Inventory, by_id, concept_at, load_concepts, load_inventory, regions_of
 from .rows import usable_cache_dir
 
 # The operators whose change reads "uses X where Y is meant".
@@ -95,6 +100,10 @@ def phrase(mutant: Generated) -> str:
                  f"not before it.",
         "local": f"{_capital(concept)} seems to be kept in a local variable ({new} for {old}) and read from there, "
                  f"never stored on the object.",
+        "twice": f"{_capital(concept)} seems to divide by twice as much ({new} for {old}).",
+        "start": f"{_capital(concept)} seems to start counting from 1 instead of 0 ({new} for {old}).",
+        "square of sum": f"{_capital(concept)} seems to square the sum instead of adding up the squares "
+                         f"({new} for {old}).",
         "first": f"{_capital(concept)} seems to stop after the first pass of its loop (a `return` inside the loop?).",
         "in place": f"{_capital(concept)} seems to be written over the argument it is made from, changing the "
                     f"caller's list, instead of going into a new list.",
@@ -194,9 +203,9 @@ def _revive(course: Course, stored: list[dict]) -> tuple[Generated, ...]:
     return tuple(found)
 
 
-def twins_of(course: Course) -> Mapping[str, frozenset[Concept]]:
-    """concept id -> its twins, from the course's concepts.yaml (see name_generated)."""
-    return load_twins(course.root, load_concepts(course.root))
+def inventory_of(course: Course) -> Inventory:
+    """The course's concepts and their twins, from its concepts.yaml (see name_generated)."""
+    return load_inventory(course.root)
 
 
 def generate_for(course: Course, parts: tuple[Part, ...] | None = None) -> tuple[Generated, ...]:
@@ -316,6 +325,7 @@ def _slips(text: _Text, function: ast.FunctionDef, together: Mapping[str, frozen
             yield from _arguments(text, node)
             yield from _keywords(text, node)
             yield from _zipped(text, node)
+            yield from _sums(text, node)
         if isinstance(node, ast.ListComp):
             yield _whole(text, node, "first", f"{text.segment(node)}[:1]")
             yield from _loops_swapped(text, node)
@@ -324,6 +334,8 @@ def _slips(text: _Text, function: ast.FunctionDef, together: Mapping[str, frozen
         if isinstance(node, ast.BinOp) and type(node.op) in ARITHMETIC:
             yield from _operands(text, node)
             yield from _operators(text, node)
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Div) and isinstance(node.right, (ast.Call, ast.Name)):
+            yield _whole(text, node.right, "twice", f"(2 * {text.segment(node.right)})")
         elif isinstance(node, ast.IfExp):
             yield _whole(text, node, "branches", f"{_operand(text, node.orelse)} if {text.segment(node.test)} "
                                                  f"else {_operand(text, node.body)}")
@@ -512,6 +524,20 @@ def _zipped(text: _Text, node: ast.Call) -> Iterator[_Change]:
             yield _whole(text, node, "loop", f"zip({', '.join(text.segment(a) + cut for a in node.args)})")
 
 
+def _sums(text: _Text, node: ast.Call) -> Iterator[_Change]:
+    """A total started at 1 instead of 0 (`sum(xs, 1)`), and the square of a sum for the sum of
+    squares (`sum(d ** 2 for …)` -> `sum(d for …) ** 2`)."""
+    if text.segment(node.func) != "sum" or len(node.args) != 1 or node.keywords:
+        return
+    (values,) = node.args
+    yield _whole(text, node, "start", f"sum({text.segment(values)}, 1)")
+    if isinstance(values, (ast.GeneratorExp, ast.ListComp)) and isinstance(values.elt, ast.BinOp) \
+            and isinstance(values.elt.op, ast.Pow) and _literal(values.elt.right, 2):
+        at, end = text.begin(values.elt), text.finish(values.elt)
+        inner = text.source[text.begin(node):at] + _operand(text, values.elt.left) + text.source[end:text.finish(node)]
+        yield _whole(text, node, "square of sum", f"{inner} ** 2")
+
+
 def _loops_swapped(text: _Text, node: ast.ListComp) -> Iterator[_Change]:
     """The two loops of a nested list the other way round (`[[f(r, c) for c in cs] for r in rs]` ->
     `[[f(r, c) for r in rs] for c in cs]`): the result comes out transposed."""
@@ -634,17 +660,21 @@ WHY = ("A copy of the reference with only such a change gives exactly your answe
        "chapter that could be replayed ({count} of the generated variants of the chapter's student parts do).")
 
 
-def _holding_all(explaining: list[Generated], twins: Mapping[str, frozenset[Concept]] | None = None) -> Concept | None:
-    """The concept among the mutants' whose code holds every other one's (all of them, when they
-    agree): naming it is true of each change, as the place of `x - y` in `[x - y for …]` is.
-    `twins`: concept id -> the concepts some of whose mutants the hidden tests cannot tell from
-    some of its own; a mistake that looks like one may be in the other, so both must be held."""
+def _holding_all(explaining: list[Generated], inventory: Inventory | None) -> Concept | None:
+    """The smallest concept whose code holds every one of the mutants' concepts' code (one of
+    theirs, or a wider region of the part): naming it is true of each change, as the place of
+    `x - y` in `[x - y for …]` is. A single change must also hold its concept's twins: a slip in a
+    twin, which no mutant happens to reproduce, would look the same. A region that holds every
+    region of the part says no more than the part and is not named unless a mutant is in it."""
     concepts = {g.concept for g in explaining}
     if None in concepts:
         return None
-    concepts |= {t for c in list(concepts) for t in (twins or {}).get(c.id, ())}
-    holding = [c for c in concepts if all(other.code in c.code for other in concepts)]
-    return max(holding, key=lambda c: len(c.code)) if holding else None
+    if inventory is not None and len(explaining) == 1:
+        concepts |= {t for c in list(concepts) for t in inventory.twins.get(c.id, ())}
+    regions = inventory.of_part(explaining[0].part.name) if inventory is not None else ()
+    holding = [c for c in set(regions) | concepts if all(other.code in c.code for other in concepts)]
+    holding = [c for c in holding if c in concepts or not all(r.code in c.code for r in regions)]
+    return min(holding, key=lambda c: len(c.code)) if holding else None
 
 
 def shows_a_value(status: str, actual: object) -> bool:
@@ -656,16 +686,15 @@ def shows_a_value(status: str, actual: object) -> bool:
 
 
 def name_generated(explaining: list[Generated], *, lesson: str, guide: str, valued: bool = True,
-                   twins: Mapping[str, frozenset[Concept]] | None = None) -> Diagnosis | None:
+                   inventory: Inventory | None = None) -> Diagnosis | None:
     """What the mutants that reproduce a student's failures let the scorecard say, and no more:
     the concept and the kind of change when they all agree on both; the concept alone when they
     agree only on it, or when one of their concepts holds all the others' code; the part alone
     when they agree only on that; nothing when they disagree.
     `valued`: some failure shows a wrong value. Failures that are all exceptions ("division by
     zero") are weak evidence: changes in different places raise the same one, so they name the
-    part at most. `twins` (concepts.yaml): when a single change explains the failures, a slip in a
-    twin of its concept, which no mutant happens to reproduce, would look the same, so the name
-    must hold the twins too."""
+    part at most. `inventory` (concepts.yaml): the regions a name may widen to, and the concepts'
+    twins (see _holding_all)."""
     if not explaining:
         return None
     if not valued:
@@ -674,7 +703,7 @@ def name_generated(explaining: list[Generated], *, lesson: str, guide: str, valu
     concepts = {g.concept.id if g.concept else None for g in explaining}
     parts = {g.part.name for g in explaining}
     why = WHY.format(count=len(explaining))
-    widest = _holding_all(explaining, twins if len(explaining) == 1 else None) if len(parts) == 1 else None
+    widest = _holding_all(explaining, inventory) if len(parts) == 1 else None
     if widest is not None:
         concept = widest
         title = f"{first.part.name}: {concept.text}"

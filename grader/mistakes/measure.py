@@ -25,8 +25,8 @@ from ..errors import CourseError
 from ..hidden.training import TRAINING_ENV
 from ..outcomes import Diagnosis, TestOutcome
 from .bank import Bank, load_bank
-from .concepts import Concept
-from .generated import Generated, generate_bank, name_generated, shows_a_value, twins_of
+from .concepts import Inventory
+from .generated import Generated, generate_bank, name_generated, shows_a_value, inventory_of
 from .local import LocalSession, load_chapter
 from .rows import Sequence, as_mapping, course_key, open_rows, save
 
@@ -159,17 +159,14 @@ def heldout(generated: tuple[Generated, ...]) -> tuple[set[str], set[str]]:
     return out, {g.id for g in generated} - out
 
 
-Twins = Mapping[str, frozenset[Concept]]
-
-
 def diagnose_row(row: Mapping[str, tuple], candidates: list[Generated], tables: Table,
-                 twins: Twins | None = None) -> tuple[Diagnosis | None, int]:
+                 inventory: Inventory | None = None) -> tuple[Diagnosis | None, int]:
     """What the generated bank says of a student whose replays ended as `row`, and how many
     different concepts reproduce it."""
     explaining = [g for g in candidates if dict(tables[g.id]) == dict(row)]
     concepts = {g.concept.id if g.concept else None for g in explaining}
     valued = any(shows_a_value(s[0], s[4]) for s in row.values())
-    return name_generated(explaining, lesson="", guide="", valued=valued, twins=twins), len(concepts)
+    return name_generated(explaining, lesson="", guide="", valued=valued, inventory=inventory), len(concepts)
 
 
 def measured_twins(generated: tuple[Generated, ...], tables: Table) -> set[tuple[str, str]]:
@@ -183,9 +180,11 @@ def measured_twins(generated: tuple[Generated, ...], tables: Table) -> set[tuple
     return {(a, b) for ids in alike.values() for a in ids for b in ids if a < b}
 
 
-def enclosing(generated: tuple[Generated, ...]) -> dict[str, set[str]]:
-    """"concept:<id>" -> the concepts of the same part whose code lies inside its code."""
+def enclosing(generated: tuple[Generated, ...], inventory: Inventory | None = None) -> dict[str, set[str]]:
+    """"concept:<id>" -> the concepts of the same part whose code lies inside its code (of the
+    inventory's concepts, or else of the mutants')."""
     concepts = {g.concept.id: g.concept for g in generated if g.concept}
+    concepts.update({c.id: c for c in inventory.concepts} if inventory is not None else {})
     return {f"concept:{a.id}": {f"concept:{b.id}" for b in concepts.values()
                                 if b.part == a.part and b.id != a.id and b.code in a.code}
             for a in concepts.values()}
@@ -210,22 +209,22 @@ def verdict(said: tuple[str, ...], expected: tuple[str, ...], part: str,
     return "wrong"
 
 
-def judge_heldout(generated: tuple[Generated, ...], tables: Table, twins: Twins | None = None) -> Rates:
+def judge_heldout(generated: tuple[Generated, ...], tables: Table, inventory: Inventory | None = None) -> Rates:
     """Each held-out mutant that fails a replayed test, diagnosed from the other half only."""
     out, kept = heldout(generated)
     rows, ambiguous = [], 0
     for mutant in (g for g in generated if g.id in out and failing(tables[g.id])):
         candidates = [g for g in generated if g.id in kept and g.part.chapter == mutant.part.chapter]
-        said, concepts = diagnose_row(tables[mutant.id], candidates, tables, twins)
+        said, concepts = diagnose_row(tables[mutant.id], candidates, tables, inventory)
         ambiguous += concepts > 1
         names = (said.mistake,) if said else ()
         right = (f"concept:{mutant.concept.id}",) if mutant.concept else ()
-        rows.append(Named(mutant.id, right, names, verdict(names, right, mutant.part.name, enclosing(generated))))
+        rows.append(Named(mutant.id, right, names, verdict(names, right, mutant.part.name, enclosing(generated, inventory))))
     return Rates("held-out generated mutants", tuple(rows), ambiguous)
 
 
 def judge_written(name: str, written: Written, tables: Table, replays: Mapping[int, list],
-                  generated: tuple[Generated, ...], bank: Bank, twins: Twins | None = None) -> Rates:
+                  generated: tuple[Generated, ...], bank: Bank, inventory: Inventory | None = None) -> Rates:
     """Written mistakes (id -> (chapter, right names, part)) diagnosed as a grading would: the hand
     bank first (`explain`), then the whole generated bank where the bank names nothing."""
     from ..diagnosis import explain
@@ -236,11 +235,11 @@ def judge_written(name: str, written: Written, tables: Table, replays: Mapping[i
         mistakes = {m.id: tables[m.id] for m in bank.of_chapter(number) if not m.harmless}
         names = tuple(dict.fromkeys(m for ids in explain(outcomes, set(row), mistakes).values() for m in ids))
         if not names and failing(row):
-            said, concepts = diagnose_row(row, [g for g in generated if g.part.chapter == number], tables, twins)
+            said, concepts = diagnose_row(row, [g for g in generated if g.part.chapter == number], tables, inventory)
             ambiguous += concepts > 1
             names = (said.mistake,) if said else ()
         right = tuple(e if "." not in e else f"concept:{e}" for e in expected)
-        rows.append(Named(ident, right, names, verdict(names, right, part, enclosing(generated))))
+        rows.append(Named(ident, right, names, verdict(names, right, part, enclosing(generated, inventory))))
     return Rates(name, tuple(rows), ambiguous)
 
 
@@ -273,15 +272,15 @@ def measure(course: Course, bank: Bank, generated: tuple[Generated, ...],
     (id -> (chapter, right names, source))."""
     written = written or {}
     replays, tables = bank_tables(course, bank, generated, written)
-    twins = twins_of(course)
+    inventory = inventory_of(course)
     parts = {g.concept.id: g.part.name for g in generated if g.concept}
     hand = {m.id: (m.chapter, (m.id,), "") for m in bank.errors if failing(tables[m.id])}
-    rates = [judge_written("hand bank", hand, tables, replays, generated, bank, twins),
-             judge_heldout(generated, tables, twins)]
+    rates = [judge_written("hand bank", hand, tables, replays, generated, bank, inventory),
+             judge_heldout(generated, tables, inventory)]
     if written:
         cases = {i: (n, expect, next((parts[e] for e in expect if e in parts), ""))
                  for i, (n, expect, _) in written.items()}
-        rates.append(judge_written("independent mistakes", cases, tables, replays, generated, bank, twins))
+        rates.append(judge_written("independent mistakes", cases, tables, replays, generated, bank, inventory))
     return rates
 
 
