@@ -15,8 +15,7 @@ Standard library only, and no import from the grader: this file runs inside the 
 where the grader package may not be visible.
 """
 
-import base64
-import copy
+import binascii
 import ctypes
 import importlib
 import importlib.util
@@ -27,7 +26,6 @@ import os
 import resource
 import struct
 import sys
-import traceback
 
 MAX_DEPTH = 32             # deeper structures (and cyclic ones) are refused, not encoded
 MAX_ITEMS = 200_000        # total values in one answer
@@ -182,6 +180,7 @@ def describe_error(error, student_files):
         message = "<the exception's message could not be read>"
     frames = []
     try:
+        import traceback  # here, not at the top: most workers never need it (3 ms of every start)
         # Only the innermost frames: a RecursionError's traceback can be a million frames long.
         for frame in traceback.extract_tb(_traceback_of(error), limit=-200):
             name = os.path.basename(frame.filename)
@@ -460,7 +459,7 @@ class SealedFinder:
 
     def __init__(self, folder, modules):
         self.folder = folder
-        self.modules = {m["module"]: (m["file"], base64.b64decode(m["code"])) for m in modules}
+        self.modules = {m["module"]: (m["file"], binascii.a2b_base64(m["code"])) for m in modules}
 
     def find_spec(self, name, path=None, target=None):
         if name not in self.modules:
@@ -488,6 +487,7 @@ class StandIn:
         self.calls = []
 
     def __call__(self, *args, **kwargs):
+        import copy  # here, not at the top: only chapter 6's tests use stand-ins
         self.calls.append([copy.deepcopy(list(args)), copy.deepcopy(kwargs)])
         return copy.deepcopy(self.answers[min(len(self.calls), len(self.answers)) - 1])
 
@@ -499,7 +499,7 @@ def write_files(folder, files):
         if type(name) is not str or not name.endswith(".py") or "/" in name or name.startswith("."):
             raise ValueError(f"not a chapter file name: {name!r}")
         with open(os.path.join(folder, name), "wb") as handle:
-            handle.write(base64.b64decode(data))
+            handle.write(binascii.a2b_base64(data))
 
 
 class Worker:
