@@ -89,6 +89,14 @@ def test_every_generated_mutant_of_every_part_has_a_concept(course, bank):
     # a stored list that grows with every call; a value kept in a local and read from there
     ("Layer.forward", "grow", "self.outputs =", "self.outputs +=", "self.outputs += [activate(z)"),
     ("Neuron.forward", "local", "self.z = …", "z = …", "self.a = sigmoid(z)"),
+    # a mean over twice the count, a total started at 1, the square of a sum, a running total
+    ("mse_loss", "twice", "len(predicted)", "(2 * len(predicted))", "/ (2 * len(predicted))"),
+    ("dot_product", "start", "sum([x * y for x, y in zip(a, b)])", "sum([x * y for x, y in zip(a, b)], 1)",
+     "return sum([x * y for x, y in zip(a, b)], 1)"),
+    ("mse_loss", "square of sum", "sum((p - t) ** 2 for p, t in zip(predicted, target))",
+     "sum((p - t) for p, t in zip(predicted, target)) ** 2", "sum((p - t) for p, t in zip(predicted, target)) ** 2 /"),
+    ("softmax", "running", "[e / total for e in exps]", "[e / sum(exps[:i + 1]) for i, e in enumerate(exps)]",
+     "return [e / sum(exps[:i + 1]) for i, e in enumerate(exps)]"),
 ])
 def test_the_slip_families_make_what_students_write(bank, part, kind, old, new, written):
     found = [m for m in bank if (m.part.name, m.kind, m.old, m.new) == (part, kind, old, new) and written in m.source]
@@ -203,9 +211,9 @@ def test_independent_mistakes_never_get_a_wrong_name_and_the_rates_are_reported(
     assert [r.id for r in independent.rows if r.verdict == "wrong"] == []
     right = [sum(r.verdict == "right" for r in independent.rows if r.id in written) for written in sets]
     # measured: 29 of 33, 10 of 11, 29 of 30, 27 of 30 and 23 of 30 (sets 4 and 5 were held out
-    # when first measured, at 16 and 15, and have shaped the generated bank since); sets 6 and 7,
-    # held out and measured once: 20 of 30 and 26 of 30 (the goal, 80%, is met on set 7 only)
-    assert all(got >= floor for got, floor in zip(right, [29, 10, 29, 27, 23, 20, 26])), right
+    # when first measured, at 16 and 15, and have shaped the generated bank since); sets 6 and 7
+    # gave 20 and 26 of 30 when held out and measured once, 22 and 27 since
+    assert all(got >= floor for got, floor in zip(right, [29, 10, 29, 27, 23, 22, 27])), right
     # concepts.yaml's twins are exactly the pairs the hidden tests cannot tell apart
     _, tables = measure.bank_tables(course, load_bank(course), bank, {})
     declared = {tuple(sorted((a, t.id))) for a, twins in inventory_of(course).twins.items() for t in twins}

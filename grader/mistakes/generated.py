@@ -20,7 +20,9 @@ inside its loop, a list rebound where it should change in place (`row[:] = ...` 
 list overwritten and returned (`v[:] = [...]`), a loop over pairs without the first or last one
 (`zip(a[1:], b[1:])`), a nested list's two loops swapped, a keyword argument left out, a stored list
 that grows with every call (`self.outputs += [...]`), a division by twice the count, a total
-started at 1 (`sum(xs, 1)`) and the square of a sum for a sum of squares. The slips are diagnosis
+started at 1 (`sum(xs, 1)`), the square of a sum for a sum of squares, and a total used while it
+is still being added up (`x / total` inside the loop that makes `total`) or carried from one item
+to the next. The slips are diagnosis
 candidates only: the mutation score counts the first family.
 """
 
@@ -104,6 +106,11 @@ def phrase(mutant: Generated) -> str:
         "start": f"{_capital(concept)} seems to start counting from 1 instead of 0 ({new} for {old}).",
         "square of sum": f"{_capital(concept)} seems to square the sum instead of adding up the squares "
                          f"({new} for {old}).",
+        "carried": f"{_capital(concept)} seems to carry a total over from one item to the next: each result "
+                   f"adds up its own value and all the ones before it (is the total set to 0 before the loop "
+                   f"instead of inside it?).",
+        "running": f"{_capital(concept)} seems to use a running total: each value is divided by the sum of the "
+                   f"values up to it, not by the sum of all of them.",
         "first": f"{_capital(concept)} seems to stop after the first pass of its loop (a `return` inside the loop?).",
         "in place": f"{_capital(concept)} seems to be written over the argument it is made from, changing the "
                     f"caller's list, instead of going into a new list.",
@@ -317,6 +324,7 @@ def _slips(text: _Text, function: ast.FunctionDef, together: Mapping[str, frozen
     yield from _resets(text, function)
     yield from _early_returns(text, function)
     yield from _in_place(text, function)
+    yield from _running_totals(text, function)
     for node in ast.walk(function):
         if isinstance(node, ast.Call):
             yield from _calls(text, node)
@@ -329,6 +337,7 @@ def _slips(text: _Text, function: ast.FunctionDef, together: Mapping[str, frozen
         if isinstance(node, ast.ListComp):
             yield _whole(text, node, "first", f"{text.segment(node)}[:1]")
             yield from _loops_swapped(text, node)
+            yield from _carried(text, function, node)
         if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Pow) and _literal(node.right, 2):
             yield _whole(text, node, _SWAP, f"abs({text.segment(node.left)})")
         if isinstance(node, ast.BinOp) and type(node.op) in ARITHMETIC:
@@ -488,6 +497,50 @@ def _early_returns(text: _Text, function: ast.FunctionDef) -> Iterator[_Change]:
             yield _Change("first", text.segment(after), f"{text.segment(after)} (inside the loop)",
                           text.begin(after.value), text.finish(after.value),
                           ((line[0], line[1], ""), (at, at, indent + text.segment(after) + "\n")))
+
+
+def _running_totals(text: _Text, function: ast.FunctionDef) -> Iterator[_Change]:
+    """A total used before it is complete: `total = sum(xs)` then `[x / total for x in xs]` ->
+    each x divided by the sum of the items up to it (the student adds and divides in one loop)."""
+    used = {n.id for n in ast.walk(function) if isinstance(n, ast.Name)}
+    index = next(name for name in ("i", "k", "n_", "i_") if name not in used)
+    for block in (getattr(n, "body", None) for n in ast.walk(function)):
+        if not isinstance(block, list):
+            continue
+        for k, statement in enumerate(block):
+            if not (isinstance(statement, ast.Assign) and len(statement.targets) == 1
+                    and isinstance(statement.targets[0], ast.Name) and isinstance(statement.value, ast.Call)
+                    and text.segment(statement.value.func) == "sum" and len(statement.value.args) == 1
+                    and isinstance(statement.value.args[0], ast.Name)):
+                continue
+            total, items = statement.targets[0].id, statement.value.args[0].id
+            for later in block[k + 1:]:
+                for node in (n for n in ast.walk(later) if isinstance(n, ast.ListComp) and len(n.generators) == 1):
+                    loop = node.generators[0]
+                    reads = [n for n in ast.walk(node.elt) if isinstance(n, ast.Name) and n.id == total]
+                    if not (isinstance(loop.iter, ast.Name) and loop.iter.id == items and reads and not loop.ifs):
+                        continue
+                    element, start = text.segment(node.elt), text.begin(node.elt)
+                    for read in sorted(reads, key=text.begin, reverse=True):
+                        at = text.begin(read) - start
+                        element = element[:at] + f"sum({items}[:{index} + 1])" + element[at + len(total):]
+                    new = f"[{element} for {index}, {text.segment(loop.target)} in enumerate({items})]"
+                    yield _Change("running", text.segment(node), new, text.begin(statement), text.finish(node),
+                                  ((text.begin(node), text.finish(node), new),))
+
+
+def _carried(text: _Text, function: ast.FunctionDef, node: ast.ListComp) -> Iterator[_Change]:
+    """A total not started again for each item: `[dot(row, v) for row in m]` -> each item plus
+    all the ones before it (the student's `total = 0` sits before the loop over the rows)."""
+    if len(node.generators) != 1 or node.generators[0].ifs or not isinstance(node.elt, (ast.Call, ast.BinOp)):
+        return
+    loop = node.generators[0]
+    used = {n.id for n in ast.walk(function) if isinstance(n, ast.Name)}
+    index = next(name for name in ("i", "k", "n_", "i_") if name not in used)
+    items = f"list({text.segment(loop.iter)})"
+    new = (f"[sum({text.segment(node.elt)} for {text.segment(loop.target)} in {items}[:{index} + 1]) "
+           f"for {index} in range(len({items}))]")
+    yield _whole(text, node, "carried", new)
 
 
 def _in_place(text: _Text, function: ast.FunctionDef) -> Iterator[_Change]:
