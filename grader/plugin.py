@@ -113,6 +113,7 @@ class JudgePlugin:
     _timed_out: set[str] = field(default_factory=set)
     _replays: list[diagnosis.Replay] = field(default_factory=list)
     _finished: bool = False
+    _item: pytest.Item | None = None   # the test being set up (its fixtures read it)
 
     def begin(self, course: Course, contexts: dict[Path, ChapterContext], seed: int,
               source: ReferenceSource) -> JudgePlugin:
@@ -147,9 +148,12 @@ class JudgePlugin:
 
     # fixtures
 
+    # The fixtures take the test being set up from pytest_runtest_setup, not from `request`:
+    # pytest builds a new FixtureDef each time a fixture asks for `request` (~600 per grading).
+
     @pytest.fixture(scope="module")
-    def worker(self, request: pytest.FixtureRequest) -> Session:
-        context = self.contexts[_resolved(request.path)]
+    def worker(self) -> Session:
+        context = self._context(self._item)
         if context.session is None:
             context.session = context.new_session()
         context.session.begin()
@@ -172,36 +176,39 @@ class JudgePlugin:
         return StudentModule(worker)
 
     @pytest.fixture(scope="module")
-    def reference(self, request: pytest.FixtureRequest) -> Any:
+    def reference(self) -> Any:
         """The reference chapter, as the grading's reference source gives it (grader/reference.py)."""
-        with self.source.namespace(self.contexts[_resolved(request.path)]) as namespace:
+        with self.source.namespace(self._context(self._item)) as namespace:
             yield namespace
 
     @pytest.fixture(scope="module")
-    def student_source(self, request: pytest.FixtureRequest) -> str:
-        return self.contexts[_resolved(request.path)].source
+    def student_source(self) -> str:
+        return self._context(self._item).source
 
     @pytest.fixture(scope="module")
-    def limits(self, request: pytest.FixtureRequest):
-        return self.contexts[_resolved(request.path)].chapter.limits
+    def limits(self):
+        return self._context(self._item).chapter.limits
 
     @pytest.fixture(scope="session")
     def course_seed(self) -> int:
         return self.seed
 
     @pytest.fixture
-    def rng(self, request: pytest.FixtureRequest) -> random.Random:
-        return random.Random(f"{self.seed}:{request.node.nodeid}")
+    def rng(self) -> random.Random:
+        return random.Random(f"{self.seed}:{self._item.nodeid}")
 
     @pytest.fixture
-    def record(self, request: pytest.FixtureRequest) -> Callable[[str, Any], None]:
+    def record(self) -> Callable[[str, Any], None]:
         """Attach data to this test's outcome (the scorecard draws pictures from it); values
         recorded under one key, by one test or several of a criterion, are kept as a list."""
-        return lambda key, value: request.node.user_properties.append((key, _plain(value)))
+        item = self._item
+        return lambda key, value: item.user_properties.append((key, _plain(value)))
 
     # running
 
+    @pytest.hookimpl(tryfirst=True)  # before pytest sets up the test's fixtures
     def pytest_runtest_setup(self, item: pytest.Item) -> None:
+        self._item = item
         chapter = self._context(item).chapter
         gates = []
         gate = chapter.criterion(self._criterion(item)).depends_on
