@@ -6,6 +6,7 @@ editing the rubric should never have to guess.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from dataclasses import dataclass, field, replace
@@ -561,7 +562,15 @@ def parse_course(text: str, path: Path) -> Course:
 
 
 def load_course(path: Path) -> Course:
-    return parse_course(read_text(path, CourseError, str(path)), path.resolve())
+    return _parsed(read_text(path, CourseError, str(path)), path.resolve())
+
+
+@functools.lru_cache(maxsize=4)
+def _parsed(text: str, path: Path) -> Course:
+    """parse_course, once per text: a warm server parses the course before it forks, and its
+    judges, a watch's gradings and a resident judge's reuse it while the file says the same
+    (~5 ms of every grading). A course with an error is not kept: it raises again."""
+    return parse_course(text, path)
 
 
 def find_course(start: Path) -> Path:
