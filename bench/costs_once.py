@@ -34,9 +34,8 @@ from grader.mutation.parts import student_parts  # noqa: E402
 MISTAKES = Path(__file__).with_name("independent-mistakes.yaml")
 
 
-def submission(mistake: dict, course, into: Path) -> Path:
-    """The reference chapters with the mistake's edits in its chapter."""
-    folder = into / mistake["id"]
+def submission(mistake: dict, course, folder: Path) -> Path:
+    """The reference chapters with the mistake's edits in its chapter, in `folder` (made here)."""
     folder.mkdir()
     for chapter in course.chapters:
         shutil.copyfile(course.reference / chapter.file, folder / chapter.file)
@@ -80,10 +79,11 @@ def main() -> None:
                             args.rev], check=True)
         try:
             once = {name: 0 for name in trees}
-            for mistake in mistakes:
+            for position, mistake in enumerate(mistakes):
                 number = mistake["chapter"]
                 chapter = course.chapter(number)
-                folder = submission(mistake, course, scratch)
+                # numbered: two files may hold mistakes of the same id
+                folder = submission(mistake, course, scratch / f"{position:03d}-{mistake['id']}")
                 names = [p.name for p in student_parts(course) if p.chapter == number]
                 parts = changed_parts((course.reference / chapter.file).read_text(),
                                       (folder / chapter.file).read_text(), names)
