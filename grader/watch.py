@@ -26,6 +26,7 @@ MAX_CHANGES = 8           # criteria listed by name in "changed: ..."
 # A save is graded once no further change came for this long: an editor's save is a burst of
 # events within a few milliseconds, and every millisecond here is one the student waits.
 STEP_MS = 5
+ARMING_MS = 100  # how often an idle file watcher answers (see watch's loop)
 
 
 @dataclass(frozen=True)
@@ -117,14 +118,25 @@ def watch(course: Course, reference: ReferenceSource, chapters: Iterable[int], o
         standby.refill()
 
     def loop() -> None:
-        run(plan.chapters, "first run")
         names = set(plan.regrade)
+        graded = _contents(options.submission, names)
+        run(plan.chapters, "first run")
+        armed = False
+        # The file watcher starts after the first run (which must not wait for it), and only its
+        # first answer says it is watching: a save made before then is found by comparing the
+        # files with what the first run graded. So that this answer comes at once, an idle watcher
+        # answers every ARMING_MS, changes or not (an empty batch, which grades nothing).
         for batch in watchfiles.watch(options.submission, watch_filter=lambda _, path: Path(path).name in names,
-                                      debounce=400, step=STEP_MS, stop_event=stop, recursive=False):
-            saved = sorted({Path(path).name for _, path in batch})
-            numbers = plan.affected(saved)
+                                      debounce=400, step=STEP_MS, stop_event=stop, recursive=False,
+                                      rust_timeout=ARMING_MS, yield_on_timeout=True):
+            saved = {Path(path).name for _, path in batch}
+            if not armed:
+                armed = True
+                now = _contents(options.submission, names)
+                saved |= {name for name in names if now[name] != graded[name]}
+            numbers = plan.affected(sorted(saved))
             if numbers:
-                run(numbers, f"{', '.join(saved)} saved")
+                run(numbers, f"{', '.join(sorted(saved))} saved")
 
     try:
         serve(loop)  # every grading runs in one pytest session, collected before the first
@@ -135,6 +147,17 @@ def watch(course: Course, reference: ReferenceSource, chapters: Iterable[int], o
         if card is not None:  # the pages stop reloading once nobody rewrites them
             write_reports(card, options.report_dir, ("html",))
     return card
+
+
+def _contents(folder: Path, names: Iterable[str]) -> dict[str, bytes | None]:
+    """The bytes of each watched file (None: missing or unreadable)."""
+    found: dict[str, bytes | None] = {}
+    for name in names:
+        try:
+            found[name] = (folder / name).read_bytes()
+        except OSError:
+            found[name] = None
+    return found
 
 
 def _warm_up(course: Course, reference: ReferenceSource) -> None:

@@ -164,3 +164,35 @@ def test_ctrl_c_leaves_no_process_and_pages_that_stay_still(tmp_path):
     assert alive() == []
     # every grading's scratch folder went with it (Jinja2's cache of compiled templates stays)
     assert [p.name for p in watcher.scratch.iterdir() if not p.name.startswith("_jinja2-cache")] == []
+
+
+def test_a_save_before_the_file_watcher_is_ready_is_graded(tmp_path, monkeypatch):
+    """The file watcher starts after the first run: a save made in between (while the first run
+    writes its results, on a busy machine) used to go unseen. The first answer of the watcher, armed
+    by then, compares the files with what the first run graded."""
+    import threading
+
+    import watchfiles
+
+    from grader.course import load_course
+    from grader.reference import LiveReference
+    from grader.watch import WatchOptions, watch
+
+    submission = tmp_path / "submission"
+    shutil.copytree(ROOT / "reference", submission, ignore=shutil.ignore_patterns("__pycache__"))
+    chapter = submission / "02_single_neuron.py"
+    stop, screens = threading.Event(), []
+
+    def late_watcher(*paths, **options):
+        # the save lands after the first run, before the watcher's first answer (an idle one)
+        chapter.write_text(chapter.read_text().replace(SIGMOID, SIGMOID.replace("-z", "z")))
+        yield set()
+        stop.set()
+
+    monkeypatch.setattr(watchfiles, "watch", late_watcher)
+    course = load_course(ROOT / "course.yaml")
+    card = watch(course, LiveReference(course), [2], WatchOptions(submission, tmp_path / "reports"),
+                 screens.append, stop)
+    assert any("02_single_neuron.py saved" in screen for screen in screens), screens[-1]
+    sigmoid = next(c for ch in card.chapters for c in ch.criteria if c.id == "ch2-sigmoid")
+    assert sigmoid.status == "failed"
