@@ -40,13 +40,34 @@ class Region:
 def load_concepts(root: Path) -> tuple[Concept, ...]:
     """concepts.yaml in the course folder `root`; none without it (the diagnosis then only names
     the hand-written bank's mistakes)."""
+    return load_inventory(root).concepts
+
+
+@dataclass(frozen=True)
+class Inventory:
+    """Every concept of the course's student parts, and each one's twins (see _twins)."""
+
+    concepts: tuple[Concept, ...] = ()
+    twins: Mapping[str, frozenset[Concept]] = field(default_factory=dict)
+
+    def of_part(self, part: str) -> tuple[Concept, ...]:
+        return tuple(c for c in self.concepts if c.part == part)
+
+
+def load_inventory(root: Path) -> Inventory:
+    """concepts.yaml's concepts and twins, the file read once; empty without it."""
     path = root / CONCEPTS
     if not path.is_file():
-        return ()
+        return Inventory()
     try:
         document = yaml.compose(path.read_text(encoding="utf-8"), Loader=_LOADER)
     except (OSError, yaml.YAMLError) as error:
         raise CourseError(f"{path}: cannot be read as YAML ({str(error).splitlines()[0]})") from None
+    concepts = _concepts(path, document)
+    return Inventory(concepts, _twins(path, document, concepts))
+
+
+def _concepts(path: Path, document: yaml.Node | None) -> tuple[Concept, ...]:
     parts = _mapping_value(document, "concepts")
     if not isinstance(parts, yaml.MappingNode):
         raise CourseError(f"{path}: expected `concepts:`, a mapping of student parts to lists of regions")
@@ -65,32 +86,10 @@ def load_concepts(root: Path) -> tuple[Concept, ...]:
     return tuple(found)
 
 
-@dataclass(frozen=True)
-class Inventory:
-    """Every concept of the course's student parts, and each one's twins (see load_twins)."""
-
-    concepts: tuple[Concept, ...] = ()
-    twins: Mapping[str, frozenset[Concept]] = field(default_factory=dict)
-
-    def of_part(self, part: str) -> tuple[Concept, ...]:
-        return tuple(c for c in self.concepts if c.part == part)
-
-
-def load_inventory(root: Path) -> Inventory:
-    concepts = load_concepts(root)
-    return Inventory(concepts, load_twins(root, concepts))
-
-
-def load_twins(root: Path, concepts: tuple[Concept, ...]) -> Mapping[str, frozenset[Concept]]:
-    """concept id -> its twins (concepts.yaml's `twins:`, pairs of concepts of one part that the
-    hidden tests cannot tell apart); none without the file or the list."""
-    path = root / CONCEPTS
-    if not concepts or not path.is_file():
-        return {}
-    try:
-        document = yaml.compose(path.read_text(encoding="utf-8"), Loader=_LOADER)
-    except (OSError, yaml.YAMLError) as error:
-        raise CourseError(f"{path}: cannot be read as YAML ({str(error).splitlines()[0]})") from None
+def _twins(path: Path, document: yaml.Node | None,
+           concepts: tuple[Concept, ...]) -> Mapping[str, frozenset[Concept]]:
+    """concept id -> its twins (`twins:`, pairs of concepts of one part that the hidden tests
+    cannot tell apart); none without the list."""
     pairs = _mapping_value(document, "twins")
     if pairs is None:
         return {}

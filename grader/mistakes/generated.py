@@ -502,8 +502,7 @@ def _early_returns(text: _Text, function: ast.FunctionDef) -> Iterator[_Change]:
 def _running_totals(text: _Text, function: ast.FunctionDef) -> Iterator[_Change]:
     """A total used before it is complete: `total = sum(xs)` then `[x / total for x in xs]` ->
     each x divided by the sum of the items up to it (the student adds and divides in one loop)."""
-    used = {n.id for n in ast.walk(function) if isinstance(n, ast.Name)}
-    index = next(name for name in ("i", "k", "n_", "i_") if name not in used)
+    index = _free_name(function)
     for block in (getattr(n, "body", None) for n in ast.walk(function)):
         if not isinstance(block, list):
             continue
@@ -529,14 +528,18 @@ def _running_totals(text: _Text, function: ast.FunctionDef) -> Iterator[_Change]
                                   ((text.begin(node), text.finish(node), new),))
 
 
+def _free_name(function: ast.FunctionDef) -> str:
+    """A name for a new loop index that `function` does not use already."""
+    used = {n.id for n in ast.walk(function) if isinstance(n, ast.Name)}
+    return next(name for name in ("i", "k", "n_", "i_") if name not in used)
+
+
 def _carried(text: _Text, function: ast.FunctionDef, node: ast.ListComp) -> Iterator[_Change]:
     """A total not started again for each item: `[dot(row, v) for row in m]` -> each item plus
     all the ones before it (the student's `total = 0` sits before the loop over the rows)."""
     if len(node.generators) != 1 or node.generators[0].ifs or not isinstance(node.elt, (ast.Call, ast.BinOp)):
         return
-    loop = node.generators[0]
-    used = {n.id for n in ast.walk(function) if isinstance(n, ast.Name)}
-    index = next(name for name in ("i", "k", "n_", "i_") if name not in used)
+    loop, index = node.generators[0], _free_name(function)
     items = f"list({text.segment(loop.iter)})"
     new = (f"[sum({text.segment(node.elt)} for {text.segment(loop.target)} in {items}[:{index} + 1]) "
            f"for {index} in range(len({items}))]")
