@@ -42,6 +42,7 @@ PR_SET_PDEATHSIG = 1
 PRELOAD = ("pytest", "yaml", "jinja2", "click", "grader.cli", "grader.grading", "grader.runner", "grader.plugin",
            "grader.prepared", "grader.diagnosis", "grader.report.writer", "grader.report.html", "grader.report.text",
            "grader.release.source", "grader.batch.judge")
+_preloaded = None   # the Course of COURSE_ENV, once preload() has loaded it
 
 
 # --- the server -------------------------------------------------------------------------------
@@ -64,11 +65,19 @@ def preload() -> None:
     if os.environ.get(COURSE_ENV):
         from .reference import LiveReference
 
+        global _preloaded
         course = load_course(Path(os.environ[COURSE_ENV]))
         reference = LiveReference(course)
         for chapter in course.chapters:
             reference.load(chapter.number)
             reference.sealed(chapter.number)
+        _preloaded = course
+
+
+def preloaded_course() -> Any:
+    """The course this server pre-loaded (COURSE_ENV), its reference imported and sealed, or None.
+    A judge forked from here that grades this very course skips loading it again."""
+    return _preloaded
 
 
 def _die_with_parent() -> None:
@@ -286,11 +295,12 @@ _servers_lock = threading.Lock()
 
 
 def shared_server(env: dict[str, str] | None = None) -> WarmServer:
-    """This process's warm server for the grader `env` names (one per PYTHONPATH), started on
-    first use."""
-    key = (env or os.environ).get("PYTHONPATH", "")
+    """This process's warm server for the grader and course `env` names (one per PYTHONPATH and
+    COURSE_ENV), started on first use."""
+    path = (env or os.environ).get("PYTHONPATH", "")
+    key = f"{path}\0{(env or os.environ).get(COURSE_ENV, '')}"
     # `python -m` looks in its current folder first: start it where that grader is.
-    folder = Path(key.split(os.pathsep)[0]) if key else None
+    folder = Path(path.split(os.pathsep)[0]) if path else None
     with _servers_lock:
         server = _servers.get(key)
         if server is None or server.process.poll() is not None:

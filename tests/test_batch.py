@@ -13,6 +13,7 @@ import re
 import shutil
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -347,3 +348,32 @@ def test_judges_forked_from_one_warm_server_keep_submissions_apart(tmp_path):
         assert scores(tmp_path / "together", kind) == scores(tmp_path / "alone", kind), kind
     for name, criterion in ATTACKED.items():
         assert scores(tmp_path / "together", name)[criterion] == 0, name
+
+
+def test_a_judge_grades_alike_with_the_warm_servers_course_and_with_its_own_copy(graded, classroom, tmp_path):
+    """Batch judges grade with the course their warm server pre-loaded (the job's, byte for byte);
+    a judge started on its own writes the job's course out and loads it. Both give the same
+    outcome of every test, message included."""
+    from grader.batch.bundle import CourseFiles, Job, bundle_of, job_json
+    from grader.course import load_course
+    from grader.submission import locate_submission
+
+    _, report, _ = graded
+    course = load_course(ROOT / "course.yaml")
+    for name in ("ben", "chloe"):
+        folder = classroom / name if (classroom / name).is_dir() else None
+        if folder is None:
+            continue  # chloe arrives zipped: ben is enough
+        batch = json.loads((report / name / "results.json").read_text())
+        bundle = bundle_of(locate_submission(folder, course), course)
+        job = job_json(Job(name, name, CourseFiles.of(course), bundle, batch["seed"], batch["sandbox"], 300.0))
+        out = tmp_path / name
+        done = subprocess.run([sys.executable, "-m", "grader.batch.judge", str(out)], input=json.dumps(job),
+                              capture_output=True, text=True, cwd=ROOT, timeout=300)
+        assert done.returncode == 0, done.stderr
+        alone = json.loads((out / "results.json").read_text())
+
+        def outcomes(results):
+            return [(c["id"], c["score"], c["status"], c["message"]) for ch in results["chapters"]
+                    for c in ch["criteria"]]
+        assert outcomes(alone) == outcomes(batch)

@@ -318,3 +318,35 @@ def test_the_example_class_assembles_into_seven_submissions(tmp_path):
     again = subprocess.run([sys.executable, str(ROOT / "examples" / "assemble_class.py"), str(out)],
                            capture_output=True, text=True, timeout=60)
     assert again.returncode == 0 and len(list(out.iterdir())) == 7      # rebuilt, not added to
+
+
+def test_a_judge_takes_the_servers_course_only_when_it_is_the_jobs_byte_for_byte(tmp_path, monkeypatch):
+    from grader import warm
+    from grader.batch import judge
+    from grader.batch.bundle import CourseFiles
+    from grader.batch import task
+    from grader.batch.task import _course_environment
+    from grader.course import load_course
+
+    monkeypatch.setattr(task, "_course_files", {})   # this test damages its copy below
+    files = CourseFiles.of(load_course(ROOT / "course.yaml"))
+    job_course = job_json_course(files)
+    environment = _course_environment(job_course)
+    assert _course_environment(job_course) == environment          # written once per process
+    preloaded = load_course(Path(environment[warm.COURSE_ENV]))
+    monkeypatch.setattr(warm, "_preloaded", preloaded)
+    assert judge._preloaded(files) is preloaded
+    name, data = files.reference[0]
+    changed = CourseFiles(files.name, files.text, ((name, data + b"\n"), *files.reference[1:]))
+    assert judge._preloaded(changed) is None                        # one byte of the reference differs
+    assert judge._preloaded(CourseFiles(files.name, files.text + "\n", files.reference)) is None
+    (preloaded.reference / name).unlink()
+    assert judge._preloaded(files) is None                          # the server's copy went away
+    monkeypatch.setattr(warm, "_preloaded", None)
+    assert judge._preloaded(files) is None
+
+
+def job_json_course(files):
+    from grader.batch.bundle import Bundle, Job, job_json
+
+    return job_json(Job("s", "s", files, Bundle(()), None, "process", 1.0))["course"]

@@ -10,6 +10,7 @@ the judge reports the same problem it would have reported here.
 from __future__ import annotations
 
 import base64
+import hashlib
 import os
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -32,7 +33,7 @@ class CourseFiles:
     @classmethod
     def of(cls, course: Course) -> CourseFiles:
         text = course.path.read_text(encoding="utf-8")
-        if parse_course(text, course.path).sha256 != course.sha256:
+        if hashlib.sha256(text.encode()).hexdigest() != course.sha256:  # as parse_course computes it
             raise CourseError(f"{course.path} changed while the batch was starting; run it again")
         try:
             reference = tuple((ch.file, (course.reference / ch.file).read_bytes()) for ch in course.chapters)
@@ -43,6 +44,7 @@ class CourseFiles:
     def materialize(self, folder: Path) -> Course:
         """Write the course into `folder` and load it, its reference being the copy written here."""
         (folder / "reference").mkdir(parents=True)
+        (folder / self.name).write_text(self.text, encoding="utf-8")
         for name, data in self.reference:
             (folder / "reference" / name).write_bytes(data)
         course = parse_course(self.text, folder / self.name)
@@ -127,16 +129,20 @@ def _safe_name(name: Any) -> str:
     return name
 
 
+def course_from_json(course: dict[str, Any]) -> CourseFiles:
+    return CourseFiles(_safe_name(course["name"]), str(course["text"]),
+                       tuple((_safe_name(n), base64.b64decode(d)) for n, d in sorted(course["reference"].items())))
+
+
 def job_from_json(data: dict[str, Any]) -> Job:
     if data.get("schema") != SCHEMA:
         raise ValueError(f"not a grading job of schema {SCHEMA}")
-    course, submission = data["course"], data["submission"]
+    submission = data["submission"]
     special = tuple((_safe_name(name), kind) for name, kind in sorted(submission["special"].items())
                     if kind in SPECIAL_KINDS)
     return Job(
         student=str(data["student"]), label=str(data["label"]),
-        course=CourseFiles(_safe_name(course["name"]), str(course["text"]),
-                           tuple((_safe_name(n), base64.b64decode(d)) for n, d in sorted(course["reference"].items()))),
+        course=course_from_json(data["course"]),
         bundle=Bundle(tuple((_safe_name(n), base64.b64decode(d)) for n, d in sorted(submission["files"].items())),
                       special, str(submission.get("sha256", ""))),
         seed=data["seed"] if isinstance(data["seed"], int) else None,

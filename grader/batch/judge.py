@@ -18,11 +18,13 @@ import traceback
 from dataclasses import replace
 from pathlib import Path
 
-from ..errors import GraderError
+from ..course import Course
+from ..errors import CourseError, GraderError
 from ..grading import grade
 from ..release.source import source_for
 from ..report import write_reports
-from .bundle import job_from_json, write_bundle
+from ..warm import preloaded_course
+from .bundle import CourseFiles, job_from_json, write_bundle
 
 PR_SET_PDEATHSIG = 1
 PARENT_ENV = "GRADE_BATCH_PARENT"
@@ -41,10 +43,20 @@ def die_with_parent() -> None:
         os._exit(3)  # the parent died before the request above took effect
 
 
+def _preloaded(files: CourseFiles) -> Course | None:
+    """The warm server's pre-loaded course when it is this job's, byte for byte (rubric and
+    reference): its reference is imported and sealed already."""
+    course = preloaded_course()
+    try:
+        return course if course is not None and CourseFiles.of(course) == files else None
+    except CourseError:  # its files changed or went away: load the job's own copy
+        return None
+
+
 def run(out: Path, job_text: str) -> None:
     job = job_from_json(json.loads(job_text))
     with tempfile.TemporaryDirectory(prefix="grade-job-") as scratch:
-        course = job.course.materialize(Path(scratch) / "course")
+        course = _preloaded(job.course) or job.course.materialize(Path(scratch) / "course")
         submission = Path(scratch) / "submission"
         write_bundle(job.bundle, submission)
         card = grade(course=course, reference=source_for(course), submission=submission,

@@ -6,6 +6,8 @@ calling it (it runs in the judge's sandboxed worker).
 
 from __future__ import annotations
 
+import atexit
+import hashlib
 import json
 import os
 import shutil
@@ -22,7 +24,8 @@ import grader
 
 from ..sandbox.identity import SandboxUser, privileged, uids_of
 from ..sandbox.sweep import kill_user
-from ..warm import WarmJudge, shared_server
+from ..warm import COURSE_ENV, WarmJudge, shared_server
+from .bundle import course_from_json
 from .judge import PARENT_ENV
 
 STDERR_TAIL = 2000    # characters of a failed judge's stderr kept for its reason
@@ -31,6 +34,7 @@ SCRATCH_PREFIX = "grade-batch-"
 # The judges this process is waiting for, so an interrupted batch can stop them all.
 _running: set[WarmJudge] = set()
 _running_lock = threading.Lock()
+_course_files: dict[str, Path] = {}   # a job course's digest -> its course.yaml, written once
 
 
 def _descendants(root: int) -> list[int]:
@@ -91,6 +95,21 @@ def _server_environment() -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": package_root + (os.pathsep + path if path else "")}
 
 
+def _course_environment(course: dict[str, Any]) -> dict[str, str]:
+    """The warm server's environment for jobs of `course` (job JSON): the course written once per
+    process into a folder of its own, which the server pre-loads, so its judges need not parse the
+    rubric or import and seal the reference again (each compares the bytes before using it)."""
+    key = hashlib.sha256(json.dumps(course, sort_keys=True).encode()).hexdigest()
+    with _running_lock:
+        path = _course_files.get(key)
+        if path is None:
+            # Named like a batch's scratch folder: a killed batch's copy is swept up on the next run.
+            folder = Path(tempfile.mkdtemp(prefix=f"{SCRATCH_PREFIX}{os.getpid()}-course-"))
+            atexit.register(shutil.rmtree, folder, ignore_errors=True)
+            path = _course_files[key] = course_from_json(course).materialize(folder / "course").path
+    return {**_server_environment(), COURSE_ENV: str(path)}
+
+
 def _environment(scratch: Path, parent: int) -> dict[str, str]:
     return {**_server_environment(), PARENT_ENV: str(parent),
             # Whatever a killed judge leaves in its temporary folders goes with this scratch folder.
@@ -138,7 +157,7 @@ def grade_task(job: dict[str, Any]) -> dict[str, Any]:
         job_file.write_text(json.dumps(job), encoding="utf-8")
         # A judge forked from the warm server: a process of its own per submission, as before,
         # without paying the interpreter's and pytest's start-up again.
-        server = shared_server(_server_environment())
+        server = shared_server(_course_environment(job["course"]))
         process = server.start("grader.batch.judge", [str(out)], cwd=scratch, env=_environment(scratch, server.pid),
                                stdin=job_file, stdout=Path(os.devnull), stderr=errors)
         with _running_lock:

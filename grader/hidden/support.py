@@ -4,6 +4,8 @@ import contextlib
 import random
 import re
 
+from grader.remote import Remote
+
 
 @contextlib.contextmanager
 def judge_random_untouched():
@@ -18,6 +20,29 @@ def judge_random_untouched():
 def chain_for(remote):
     """Requests to send the worker of `remote` (a student's object) at once: grader/remote.py's Chain."""
     return remote._session.chain()
+
+
+def assign(*settings):
+    """`target.name = value` for each `(target, name, value)` in order, students' objects of one
+    worker, in one request instead of one each (a network's weights and biases, layer by layer).
+    Each runs, or fails, exactly as its own assignment would, and the ones after a failure do not."""
+    targets = [target for target, _, _ in settings]
+    if not targets or not all(isinstance(t, Remote) and t._session is targets[0]._session for t in targets):
+        for target, name, value in settings:  # not all the student's objects of one worker: one by one
+            setattr(target, name, value)
+        return
+    chain = chain_for(targets[0])
+    for target, name, value in settings:
+        chain.set(target, name, value)
+    for _ in chain.run():
+        pass
+
+
+def settings_of(layers, parameters):
+    """The assignments giving `layers` their `(weights, biases)`, layer by layer (as `assign` takes
+    them); as many as zip() pairs, like a loop over both."""
+    return [(layer, name, value) for layer, (weights, biases) in zip(layers, parameters)
+            for name, value in (("weights", weights), ("biases", biases))]
 
 
 def plain(value):

@@ -5,7 +5,7 @@ import pytest
 
 from grader.checks import attempt, each, expect, expect_own
 from grader.hidden.gates import gate_tests
-from grader.hidden.support import judge_random_untouched
+from grader.hidden.support import assign, judge_random_untouched, settings_of
 
 test_imports, test_standard_library_only = gate_tests(3)
 
@@ -30,8 +30,7 @@ def reference_layer(reference, weights, biases, activation):
 
 def student_layer(student, weights, biases, activation):
     layer = student.Layer(len(weights[0]), len(weights), activation, seed=1)
-    layer.weights = weights
-    layer.biases = biases
+    assign((layer, "weights", weights), (layer, "biases", biases))
     return layer
 
 
@@ -133,9 +132,7 @@ def test_network_forward(sizes, hidden, output, student, reference, rng, record)
     inputs = vector(rng, sizes[0], -2, 2)
     network = student.Network(sizes, hidden_activation=hidden, output_activation=output, seed=3)
     layers = network.layers
-    for layer, (weights, biases) in zip(layers, chosen):
-        layer.weights = weights
-        layer.biases = biases
+    assign(*settings_of(layers, chosen))
     out = attempt(lambda: network.forward(inputs))
 
     with judge_random_untouched():

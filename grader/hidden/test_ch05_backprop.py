@@ -14,7 +14,7 @@ import random
 import pytest
 
 from grader.checks import attempt, check, each, expect, passes_as_own
-from grader.hidden.support import chain_for, judge_random_untouched
+from grader.hidden.support import assign, chain_for, judge_random_untouched, settings_of
 from grader.hidden.gates import gate_tests
 from grader.remote import StudentFault
 
@@ -51,8 +51,7 @@ def reference_layer(reference, weights, biases, activation):
 
 def student_layer(student, weights, biases, activation):
     layer = student.BackpropLayer(len(weights[0]), len(weights), activation)
-    layer.weights = weights
-    layer.biases = biases
+    assign((layer, "weights", weights), (layer, "biases", biases))
     return layer
 
 
@@ -161,7 +160,7 @@ def right_forward(layer, twin, x):
     z_values, outputs), so that backward is graded on its own: a forward mistake costs the
     forward criterion, not every gradient check again."""
     outputs = twin.forward(list(x))
-    layer.inputs, layer.z_values, layer.outputs = list(x), list(twin.z_values), list(outputs)
+    assign((layer, "inputs", list(x)), (layer, "z_values", list(twin.z_values)), (layer, "outputs", list(outputs)))
 
 
 def flatten(values, kind):
@@ -299,9 +298,7 @@ def network_twins(student, reference, rng, sizes, hidden, output, seed):
 
     def build():
         network = student.BackpropNetwork(sizes, hidden_activation=hidden, output_activation=output, seed=seed)
-        for layer, (weights, biases) in zip(network.layers, chosen):
-            layer.weights = weights
-            layer.biases = biases
+        assign(*settings_of(network.layers, chosen))
         return network
     return build, expected
 
@@ -435,8 +432,7 @@ def good_network(student, params):
     (its bias keeps z below zero), so its weights' gradients are exactly zero both ways: the gap's
     denominator floor, max(1e-8, ...), is what keeps 0 / 0 away."""
     network = student.BackpropNetwork([3, 4, 2], hidden_activation="relu", output_activation="sigmoid", seed=5)
-    for layer, (weights, biases) in zip(network.layers, params):
-        layer.weights, layer.biases = weights, biases
+    assign(*settings_of(network.layers, params))
     return network
 
 
@@ -463,7 +459,8 @@ def broken_network(student, params):
     gap (about 0.68 with these numbers)."""
     network = student.BackpropNetwork([3, 3], hidden_activation="sigmoid", output_activation="sigmoid", seed=6)
     (layer,) = network.layers
-    ((layer.weights, layer.biases),) = params
+    ((weights, biases),) = params
+    assign((layer, "weights", weights), (layer, "biases", biases))
     network.layers = [layer, layer]
     return network
 

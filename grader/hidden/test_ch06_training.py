@@ -17,7 +17,7 @@ from grader.checks import attempt, check, consistent_with_own, difference, expec
 from grader.outcomes import RELATIVE
 from grader.remote import StudentFault
 from grader.hidden.gates import gate_tests
-from grader.hidden.support import judge_random_untouched, plain, reported_epochs, shows_value
+from grader.hidden.support import assign, judge_random_untouched, plain, settings_of, reported_epochs, shows_value
 
 test_imports, test_standard_library_only = gate_tests(6)
 
@@ -48,9 +48,7 @@ def twins(student, reference, sizes, chosen, learning_rate=LEARNING_RATE):
     network in the judge; returns (student trainer, its layers, reference trainer)."""
     network = student.BackpropNetwork(sizes, seed=11)
     layers = network.layers
-    for layer, (weights, biases) in zip(layers, chosen):
-        layer.weights = weights
-        layer.biases = biases
+    assign(*settings_of(layers, chosen))
     trainer = student.Trainer(network, learning_rate=learning_rate)
     with judge_random_untouched():
         twin = reference.BackpropNetwork(sizes, seed=11)
