@@ -28,6 +28,7 @@ measured on the reference's.
 
 from __future__ import annotations
 
+import functools
 import inspect
 import os
 import random
@@ -74,6 +75,13 @@ class Replay:
     arguments: Mapping[str, Any] = field(default_factory=dict)  # recorded values of the reused ones
 
 
+@functools.lru_cache(maxsize=1024)
+def _parameters(test: Callable[..., Any]) -> tuple[str, ...]:
+    """A hidden test's parameter names: the same functions run for every grading of a warm judge,
+    and inspect.signature costs more than the rest of capturing."""
+    return tuple(inspect.signature(test).parameters)
+
+
 def capture(item: pytest.Item, chapter: int, criterion: str, ran: bool) -> Replay:
     """What replaying `item` takes: its function and the values it received. `ran`: its body was
     called (a test whose set-up failed is not replayable)."""
@@ -81,7 +89,7 @@ def capture(item: pytest.Item, chapter: int, criterion: str, ran: bool) -> Repla
     params = set(getattr(getattr(item, "callspec", None), "params", {}))
     if not ran or not callable(test):
         return Replay(item.nodeid, chapter, criterion, None)
-    names = tuple(inspect.signature(test).parameters)
+    names = _parameters(test)
     if not all(name in REBOUND or name in REUSED or name in params for name in names):
         return Replay(item.nodeid, chapter, criterion, None)
     arguments = {name: item.funcargs[name] for name in names if name not in REBOUND}

@@ -281,6 +281,7 @@ class Session:
         self._import_fault: StudentFault | None = None
         self._ids = itertools.count(1)
         self._ready: Channel | None = None   # a worker launched ahead of need (prestart)
+        self._prepared: dict | None = None   # the prepare request sent to it then
         # (worker generation, the worker's number for a class) -> the class's callable names
         self._kinds: dict[tuple[int, int], dict[str, str]] = {}
 
@@ -296,10 +297,21 @@ class Session:
         return self._module
 
     def prestart(self) -> None:
-        """Launch the worker now, ahead of need: it starts and confines itself while the judge
-        does something else. Nothing of the student's runs until the first request imports it."""
+        """Launch the worker now, ahead of need, and send it the chapter's files and sealed modules:
+        it starts, confines itself and installs them while the judge does something else. Nothing
+        of the student's runs until the first request imports it."""
         if self.channel is None and self._ready is None:
             self._ready = self._launch()
+            self._prepared = self._prepare_message()
+            self._ready.send_ahead(self._prepared)
+
+    def _prepare_message(self) -> dict:
+        """The request before the student's code is imported: the chapter files (which travel over
+        the pipe, so a worker can start before they are known), and the sealed modules."""
+        return {"op": "prepare", "id": next(self._ids), "student_files": list(self.spec.student_files),
+                "files": {name: base64.b64encode(data).decode() for name, data in self.spec.files},
+                "modules": [{"module": m.module, "file": m.file, "code": base64.b64encode(m.code).decode()}
+                            for m in self.spec.sealed]}
 
     def _launch(self) -> Channel:
         """A new worker for this session: a standby one when the first start finds one waiting."""
@@ -322,14 +334,12 @@ class Session:
             self._excuse(self.channel.cleanup_seconds)
         started = time.monotonic()
         self.generation += 1
+        ahead = self._ready is not None  # a prestarted worker got its prepare request at launch
+        prepare = self._prepared if ahead else self._prepare_message()
+        self._prepared = None
         self.channel, self._ready = self._ready or self._launch(), None
         try:
-            # One request before the student's code is imported: the chapter files (which travel
-            # over the pipe, so a worker can start before they are known), and the sealed modules.
-            self._send({"op": "prepare", "student_files": list(self.spec.student_files),
-                        "files": {name: base64.b64encode(data).decode() for name, data in self.spec.files},
-                        "modules": [{"module": m.module, "file": m.file, "code": base64.b64encode(m.code).decode()}
-                                    for m in self.spec.sealed]}, f"import {self.module}")
+            self._send(prepare, f"import {self.module}", sent=ahead)
             self._excuse(time.monotonic() - started)
             handle = self._send({"op": "import", "module": self.module}, f"import {self.module}")
         except StudentFault as fault:
@@ -501,7 +511,9 @@ class Session:
         step = calling(remote, name, args, kwargs)
         return self._send(step.message(self), step.description)
 
-    def _send(self, message: dict, description: str) -> Any:
+    def _send(self, message: dict, description: str, sent: bool = False) -> Any:
+        """Send `message` (or, `sent`, only await the answer to one sent ahead) and return the
+        worker's answer as judge data, or raise the fault it reports."""
         self.last_call = description
         if message["op"] not in ("import", "prepare"):
             self.module_proxy()  # restart the worker first if an earlier test killed it
@@ -516,9 +528,12 @@ class Session:
             # No student code has run yet: a worker slow to start is the machine's doing (a loaded
             # runner), never the student's, so it gets a start's time and is not charged to them.
             timeout = max(timeout, PROBE_TIMEOUT)
-        message["id"] = next(self._ids)
+        if not sent:
+            message["id"] = next(self._ids)
         try:
-            if budget:
+            if sent:
+                response = self.channel.receive(timeout)
+            elif budget:
                 response = self.channel.request(message, timeout, cpu_limit=budget.cpu_seconds)
                 self._note_training(self.channel.last_cpu)
             else:

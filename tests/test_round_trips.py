@@ -316,3 +316,38 @@ def test_assignments_to_judge_objects_are_made_one_by_one(assigning):
     requests.clear()
     assign((mine, "weights", [[1.0]]), (theirs, "weights", [[4.0]]))
     assert mine.weights == [[1.0]] and requests == ["setattr"] and theirs.weights == [[4.0]]
+
+
+# --- a prestarted worker gets its files at launch, and the worker's own JSON codec ----------------
+
+def test_a_prestarted_worker_is_sent_its_files_at_launch_even_past_what_the_pipe_holds(tmp_path):
+    """prestart() sends the prepare request with the launch (a file larger than the pipe's buffer
+    included: the rest goes out when the answer is awaited), so the chapter's first request only
+    collects the answer."""
+    padding = b"# " + b"x" * 300_000 + b"\n"
+    with counted_session(tmp_path / "worker", "chapter", padding + CHAPTER, request_timeout=10) as (student, session, requests):
+        session.prestart()
+        assert session._ready is not None and session._ready._ahead  # 300 KB do not fit a pipe
+        assert student.make().forward([1, 2]) == [3, 6]
+        assert "prepare" not in requests and requests[:2] == ["import", "call"]
+
+
+def test_the_workers_json_codec_writes_and_reads_exactly_what_the_json_module_does():
+    import json
+
+    from grader.sandbox import worker
+
+    assert worker.dumps.__name__ == "dumps"  # CPython's accelerator, not the fallback
+    values = [{"id": 7, "value": [1, -2, 2 ** 70, 0.1, 1e300, -0.0, 5e-324, None, True, False, [], {},
+                                  "é\u2028\"\\\n\t\x00\ud800 日本", {"a": [{"b": "c"}]}]}]
+    for value in values:
+        text = worker.dumps(value)
+        assert text == json.dumps(value, allow_nan=False, separators=(",", ":"))
+        assert repr(worker.loads(text.encode())) == repr(json.loads(text.encode()))
+    for text in (b' {"a": 1} \n', b"[1,2]", b'"x"', b'{"a": NaN}'):
+        assert repr(worker.loads(text)) == repr(json.loads(text))
+    for bad in (b'{"a": 1} x', b"", b"{", b"[1,]"):
+        with pytest.raises(ValueError):
+            worker.loads(bad)
+    with pytest.raises(ValueError):
+        worker.dumps({"x": float("nan")})

@@ -150,6 +150,7 @@ class Channel:
             os.set_blocking(fd, False)
         self._pending = bytearray()
         self._scanned = 0  # how much of _pending is known to hold no newline
+        self._ahead = b""  # what the pipe did not yet take of a request sent ahead
         self._streams = {self.process.stdout.fileno(): stdout, self.process.stderr.fileno(): stderr}
         self.alive = True
         self.last_cpu: float | None = None  # CPU seconds of the last request that was measured
@@ -170,9 +171,17 @@ class Channel:
         outgoing = json.dumps(message, allow_nan=False, separators=(",", ":")).encode() + b"\n"
         return self.receive(timeout, outgoing, cpu_limit)
 
+    def send_ahead(self, message: dict) -> None:
+        """Send a request now and take its answer later (receive): what the pipe does not take at
+        once goes out with the next receive, so this never waits for the worker."""
+        outgoing = json.dumps(message, allow_nan=False, separators=(",", ":")).encode() + b"\n"
+        self._ahead = bytes(self._write(memoryview(self._ahead + outgoing)))
+
     def receive(self, timeout: float, outgoing: bytes = b"", cpu_limit: float | None = None) -> dict:
         """Write `outgoing`, then wait at most `timeout` seconds for the next answer line."""
         deadline = time.monotonic() + max(0.0, timeout)
+        if self._ahead:  # the rest of a request sent ahead goes first
+            outgoing, self._ahead = self._ahead + outgoing, b""
         unsent = self._write(memoryview(outgoing))  # most requests fit the pipe: no select() before
         watch = CpuWatch(self.process.pid, cpu_limit) if cpu_limit is not None else None
         while True:

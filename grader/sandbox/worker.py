@@ -18,8 +18,7 @@ where the grader package may not be visible.
 import binascii
 import ctypes
 import importlib
-import importlib.util
-import json
+import importlib.machinery
 import marshal
 import math
 import os
@@ -464,7 +463,7 @@ class SealedFinder:
     def find_spec(self, name, path=None, target=None):
         if name not in self.modules:
             return None
-        return importlib.util.spec_from_loader(name, self)
+        return importlib.machinery.ModuleSpec(name, self)  # as importlib.util.spec_from_loader makes it
 
     def create_module(self, spec):
         return None
@@ -585,10 +584,54 @@ def flush_student_output():
             pass
 
 
+def _refuse(value):
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+def json_codec():
+    """(dumps, loads) for the request and answer lines, as json.dumps(value, allow_nan=False,
+    separators=(",", ":")) and json.loads give them, through CPython's C accelerator of the json
+    module: importing json itself (and re, enum and more behind it) took half of a worker's
+    start-up. The json module where the accelerator is missing or differs."""
+    try:
+        import _json
+
+        class Settings:  # what json.JSONDecoder gives the C scanner by default
+            strict, object_hook, object_pairs_hook, parse_float, parse_int = True, None, None, float, int
+            parse_constant = {"-Infinity": float("-inf"), "Infinity": float("inf"), "NaN": float("nan")}.__getitem__
+
+        scan = _json.make_scanner(Settings)
+        encode = _json.make_encoder({}, _refuse, _json.encode_basestring_ascii, None, ":", ",", False, False, False)
+        encode({"check": [1, 2.5, "\u00e9", None, True]}, 0)
+    except (ImportError, AttributeError, TypeError, ValueError):
+        import json
+        return (lambda value: json.dumps(value, allow_nan=False, separators=(",", ":"))), json.loads
+
+    def dumps(value):
+        return "".join(encode(value, 0))
+
+    def loads(text):
+        if isinstance(text, (bytes, bytearray)):
+            text = bytes(text).decode("utf-8", "surrogatepass")
+        text = text.strip(" \t\n\r")
+        try:
+            value, end = scan(text, 0)
+        except StopIteration:
+            raise ValueError("not a JSON value") from None
+        if end != len(text):
+            raise ValueError("extra data after the JSON value")
+        return value
+
+    return dumps, loads
+
+
+dumps, loads = json_codec()
+
+
 def send(fd, response):
-    data = json.dumps(response, allow_nan=False, separators=(",", ":")).encode() + b"\n"
+    data = dumps(response).encode() + b"\n"
     if len(data) > MAX_ANSWER + (1 << 20):
-        data = json.dumps({"id": response.get("id"), "too_large": "the answer is too large"}).encode() + b"\n"
+        data = dumps({"id": response.get("id"), "too_large": "the answer is too large"}).encode() + b"\n"
     view = memoryview(data)
     while view:
         view = view[os.write(fd, view):]
@@ -604,11 +647,11 @@ def read_requests(requests):
                 return
             pending += chunk
         line, pending = pending.split(b"\n", 1)
-        yield json.loads(line)
+        yield loads(line)
 
 
 def main():
-    config = json.loads(sys.argv[1])
+    config = loads(sys.argv[1])
     requests = os.fdopen(config["request_fd"], "rb", buffering=0)
     response_fd = config["response_fd"]
     try:
