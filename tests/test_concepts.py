@@ -197,6 +197,22 @@ def test_an_ambiguous_held_out_case_stays_silent():
     assert said is None and concepts == 2
 
 
+def test_twins_come_from_rows_few_concepts_share_not_from_a_sink():
+    # pure: a row two concepts' mutants share makes them twins; one that four concepts share (a
+    # check saturating at its largest value, whatever was changed) makes none
+    from grader.mutation.parts import Part
+    from grader.mistakes.concepts import Concept
+    from grader.mistakes.generated import Generated
+
+    def gen(ident, concept):
+        return Generated(ident, Part(1, "f.py", "p"), "swap", "+", "-", Concept(concept, "p", "x", concept, 1), "")
+    pair = {"t1": ("failed", "expected 2, got 3", "f()", "2", "3")}
+    sink = {"t1": ("failed", "expected 2, got 1.0", "f()", "2", "1.0")}
+    mutants = (gen("a", "c1"), gen("b", "c2"), *(gen(f"s{i}", f"c{i}") for i in range(1, 5)))
+    tables = {"a": pair, "b": pair, **{f"s{i}": sink for i in range(1, 5)}}
+    assert measure.measured_twins(mutants, tables) == {("c1", "c2")}
+
+
 def test_independent_mistakes_never_get_a_wrong_name_and_the_rates_are_reported(course, bank, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     # ids are the sets' own, and two sets may use the same one: each is kept apart by its set

@@ -169,15 +169,22 @@ def diagnose_row(row: Mapping[str, tuple], candidates: list[Generated], tables: 
     return name_generated(explaining, lesson="", guide="", valued=valued, inventory=inventory), len(concepts)
 
 
+# A row that mutants of this many concepts or more share is a sink, not a likeness: changes all
+# over gradient_check make it report the largest gap there is (1.0), and that a student's answers
+# differ from. Measured here: rows shared by 2 concepts (22), by 3 (5), and one by 8, the sink.
+SINK_CONCEPTS = 4
+
+
 def measured_twins(generated: tuple[Generated, ...], tables: Table) -> set[tuple[str, str]]:
     """The pairs of concepts (ids, in order) of one part some of whose mutants end every replayed
-    test alike, with a wrong value shown: what concepts.yaml's `twins:` must list."""
+    test alike, with a wrong value shown, in a row no more than a few concepts share (see
+    SINK_CONCEPTS): what concepts.yaml's `twins:` must list."""
     alike: dict[tuple, set[str]] = {}
     for mutant in generated:
         row = tables[mutant.id]
         if mutant.concept and failing(row) and any(shows_a_value(s[0], s[4]) for s in row.values()):
             alike.setdefault((mutant.part.chapter, tuple(sorted(row.items()))), set()).add(mutant.concept.id)
-    return {(a, b) for ids in alike.values() for a in ids for b in ids if a < b}
+    return {(a, b) for ids in alike.values() if len(ids) < SINK_CONCEPTS for a in ids for b in ids if a < b}
 
 
 def enclosing(generated: tuple[Generated, ...], inventory: Inventory | None = None) -> dict[str, set[str]]:
