@@ -218,7 +218,7 @@ def test_independent_mistakes_never_get_a_wrong_name_and_the_rates_are_reported(
     # ids are the sets' own, and two sets may use the same one: each is kept apart by its set
     sets = [{f"{suffix}:{ident}": case
              for ident, case in measure.load_written(ROOT / "bench" / f"independent-mistakes{suffix}.yaml", course).items()}
-            for suffix in ("", "-2", "-3", "-4", "-5", "-6", "-7", "-8", "-9", "-10")]
+            for suffix in ("", "-2", "-3", "-4", "-5", "-6", "-7", "-8", "-9", "-10", "-11", "-12")]
     rates = {r.name: r for r in measure.measure(course, load_bank(course), bank,
                                                 {k: v for written in sets for k, v in written.items()})}
     assert rates["hand bank"].count("wrong") == 0
@@ -233,8 +233,10 @@ def test_independent_mistakes_never_get_a_wrong_name_and_the_rates_are_reported(
     # (`row = [...]` for a `w = ...`), corrected and adjudicated again: 22 of 30, 0 wrong
     # Sets 9 and 10, held out and measured once: 24 and 26 of 30, and one name of set 9 (train.tenth,
     # the every-tenth test, for a condition rewritten whole) narrower than its writer's expectation
-    # (train.when), judged true by an independent adjudicator and added to the set afterwards
-    assert all(got >= floor for got, floor in zip(right, [29, 10, 29, 27, 23, 22, 27, 22, 25, 26])), right
+    # (train.when), judged true by an independent adjudicator and added to the set afterwards. Sets
+    # 11 and 12, held out and measured once after the twins' sink rule: 25 and 24 of 30, none wrong
+    # (since then: sets 1, 3, 4, 5, 6, 8 and 9 gained one each from that rule)
+    assert all(got >= floor for got, floor in zip(right, [30, 10, 30, 28, 24, 23, 27, 23, 26, 26, 25, 24])), right
     # concepts.yaml's twins are exactly the pairs the hidden tests cannot tell apart
     _, tables = measure.bank_tables(course, load_bank(course), bank, {})
     declared = {tuple(sorted((a, t.id))) for a, twins in inventory_of(course).twins.items() for t in twins}
