@@ -351,3 +351,14 @@ def test_the_workers_json_codec_writes_and_reads_exactly_what_the_json_module_do
             worker.loads(bad)
     with pytest.raises(ValueError):
         worker.dumps({"x": float("nan")})
+
+
+def test_without_the_accelerator_the_worker_falls_back_to_the_json_module(monkeypatch):
+    import sys
+
+    from grader.sandbox import worker
+
+    monkeypatch.setitem(sys.modules, "_json", None)  # `import _json` now raises ImportError
+    dumps, loads = worker.json_codec()
+    assert dumps.__name__ == "<lambda>" and loads.__module__ == "json"
+    assert dumps({"a": [1, 2.5, "é"]}) == '{"a":[1,2.5,"\\u00e9"]}' and loads(b'{"a": 1}') == {"a": 1}
