@@ -35,6 +35,7 @@ SCRATCH_PREFIX = "grade-batch-"
 _running: set[WarmJudge] = set()
 _running_lock = threading.Lock()
 _course_files: dict[str, Path] = {}   # a job course's digest -> its course.yaml, written once
+_course_lock = threading.Lock()
 
 
 def _descendants(root: int) -> list[int]:
@@ -100,7 +101,7 @@ def _course_environment(course: dict[str, Any]) -> dict[str, str]:
     process into a folder of its own, which the server pre-loads, so its judges need not parse the
     rubric or import and seal the reference again (each compares the bytes before using it)."""
     key = hashlib.sha256(json.dumps(course, sort_keys=True).encode()).hexdigest()
-    with _running_lock:
+    with _course_lock:
         path = _course_files.get(key)
         if path is None:
             # Named like a batch's scratch folder: a killed batch's copy is swept up on the next run.

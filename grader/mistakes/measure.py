@@ -170,8 +170,9 @@ def diagnose_row(row: Mapping[str, tuple], candidates: list[Generated], tables: 
 
 
 # A row that mutants of this many concepts or more share is a sink, not a likeness: changes all
-# over gradient_check make it report the largest gap there is (1.0), and that a student's answers
-# differ from. Measured here: rows shared by 2 concepts (22), by 3 (5), and one by 8, the sink.
+# over gradient_check make it report the largest gap there is (1.0), which says nothing of a
+# student whose answers are other values. Measured here: rows shared by 2 concepts (22), by 3 (5),
+# and one by 8, that sink.
 SINK_CONCEPTS = 4
 
 
