@@ -35,14 +35,17 @@ import sys
 import threading
 import traceback
 from pathlib import Path
-from typing import Any, Iterator
+from typing import TYPE_CHECKING, Any, Iterator
+
+if TYPE_CHECKING:
+    from .course import Course
 
 COURSE_ENV = "GRADE_WARM_COURSE"   # a course.yaml the server pre-loads, reference included
 PR_SET_PDEATHSIG = 1
 PRELOAD = ("pytest", "yaml", "jinja2", "click", "grader.cli", "grader.grading", "grader.runner", "grader.plugin",
            "grader.prepared", "grader.diagnosis", "grader.report.writer", "grader.report.html", "grader.report.text",
            "grader.release.source", "grader.batch.judge")
-_preloaded = None   # the Course of COURSE_ENV, once preload() has loaded it
+_preloaded: Course | None = None   # the course of COURSE_ENV, once preload() has loaded it
 
 
 # --- the server -------------------------------------------------------------------------------
@@ -74,7 +77,7 @@ def preload() -> None:
         _preloaded = course
 
 
-def preloaded_course() -> Any:
+def preloaded_course() -> Course | None:
     """The course this server pre-loaded (COURSE_ENV), its reference imported and sealed, or None.
     A judge forked from here that grades this very course skips loading it again."""
     return _preloaded
