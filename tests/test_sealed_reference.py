@@ -34,13 +34,15 @@ EARLIER = ("01_math_foundations.py", "02_single_neuron.py", "04_loss_function.py
 
 def distinctive_lines() -> set[str]:
     """Lines only the reference has: in a reference chapter other than chapter 6 (the fixture
-    carries that one as its own), long enough to be telling, and in no starter file."""
+    carries that one as its own), long enough to be telling, in no starter file, and not in the
+    rubric (course.yaml's hints are shown to every student: chapter 7's names the network it wants)."""
     given = {line.strip() for path in (ROOT / "exercises").glob("*.py")
              for line in path.read_text(encoding="utf-8").splitlines()}
     given |= {line.strip() for line in (ROOT / "reference" / "06_training_loop.py").read_text().splitlines()}
+    rubric = (ROOT / "course.yaml").read_text(encoding="utf-8")
     return {line.strip() for path in (ROOT / "reference").glob("[0-9]*.py") if path.name != "06_training_loop.py"
             for line in path.read_text(encoding="utf-8").splitlines()
-            if len(line.strip()) >= 24 and line.strip() not in given}
+            if len(line.strip()) >= 24 and line.strip() not in given and line.strip() not in rubric}
 
 
 def report_texts(folder: Path) -> dict[str, str]:
@@ -129,6 +131,42 @@ def test_the_hunt_would_print_files_beside_it(tmp_path):
     found = leaked(tmp_path / "r", printed)
     assert found and max(len(hits) for hits in found.values()) > 50, found
     assert "== hunt: file " in results["chapters"][0]["output"]["stdout"]
+
+
+@pytest.mark.parametrize("tier", tiers())
+def test_a_hunt_graded_in_a_batch_finds_no_line_of_the_reference_nor_the_batchs_copy(tier, tmp_path):
+    """A batch writes a copy of the course for its warm judges (grade-batch-<pid>-course-*); the
+    same hunt, graded in a batch, looks in the grader's temporary folders too, and finds nothing."""
+    build(tmp_path / "class" / "hunter", own_earlier_chapters=False)
+    done = subprocess.run([GRADE, "batch", str(tmp_path / "class"), "--report-dir", str(tmp_path / "r"), "--jobs", "1",
+                           "--sandbox", tier, "--no-resume"],
+                          capture_output=True, text=True, cwd=ROOT, timeout=300, stdin=subprocess.DEVNULL)
+    results = json.loads((tmp_path / "r" / "hunter" / "results.json").read_text())
+    chapter = next(c for c in results["chapters"] if c["number"] == 6)
+    assert chapter["score"] == chapter["max_score"] == 14, done.stdout + done.stderr
+    hunt = chapter["output"]["stdout"]
+    assert "== hunt: done" in hunt and not chapter["output"]["truncated"], hunt[-2000:]
+    assert "== hunt: the grader's temporary folders within reach: " in hunt  # it looked there
+    assert "== hunt: file " not in hunt, hunt[:3000]
+    assert leaked(tmp_path / "r", done.stdout + done.stderr) == {}
+
+
+def test_the_hunt_looks_where_a_batch_keeps_its_course_copy(tmp_path):
+    """The control: run unconfined, the hunt reads a course copy in the grader's temporary folders."""
+    import tempfile
+
+    submission = build(tmp_path / "sub", own_earlier_chapters=True)
+    scratch = Path(tempfile.mkdtemp(prefix="grade-batch-control-", dir="/tmp"))
+    copy = scratch / "course" / "reference" / "01_math_foundations.py"
+    copy.parent.mkdir(parents=True)
+    copy.write_text("# a batch's copy of the course\n")
+    try:
+        done = subprocess.run([sys.executable, "06_training_loop.py"], cwd=submission, capture_output=True,
+                              text=True, timeout=120)
+    finally:
+        shutil.rmtree(scratch)
+    assert f"== hunt: file {copy}" in done.stdout, done.stdout[-2000:] + done.stderr[-2000:]
+    assert "== hunt: the grader's temporary folders within reach: 0" not in done.stdout
 
 
 def test_sealed_code_keeps_no_docstring_assert_or_demo():
