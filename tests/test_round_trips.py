@@ -37,6 +37,25 @@ def shadowed():
     return layer
 '''
 
+# Students' layers for support.assign (a hidden test's assignments, in one request).
+ASSIGN_CHAPTER = b'''
+class Dense:
+    def __init__(self):
+        self.weights, self.biases = [[0.0]], [0.0]
+
+class Frozen(Dense):
+    def __setattr__(self, name, value):
+        if name == "biases" and hasattr(self, "biases"):
+            raise AttributeError("biases are read-only here")
+        super().__setattr__(name, value)
+
+def layers():
+    return [Dense(), Dense()]
+
+def frozen():
+    return Frozen()
+'''
+
 
 @contextlib.contextmanager
 def counted_session(folder, module: str, code: bytes, request_timeout: float):
@@ -63,7 +82,7 @@ def counted_session(folder, module: str, code: bytes, request_timeout: float):
 
 @pytest.fixture
 def chapter(tmp_path):
-    with counted_session(tmp_path / "worker", "chapter", CHAPTER, request_timeout=10) as found:
+    with counted_session(tmp_path / "worker", "chapter", CHAPTER + ASSIGN_CHAPTER, request_timeout=10) as found:
         yield found
 
 
@@ -258,35 +277,10 @@ def test_a_chain_sent_in_process_takes_one_request_per_step(chained):
 
 # --- assign: a hidden test's assignments to students' objects, in one request -------------------
 
-ASSIGN_CHAPTER = b'''
-class Layer:
-    def __init__(self):
-        self.weights, self.biases = [[0.0]], [0.0]
-
-class Frozen(Layer):
-    def __setattr__(self, name, value):
-        if name == "biases" and hasattr(self, "biases"):
-            raise AttributeError("biases are read-only here")
-        super().__setattr__(name, value)
-
-def layers():
-    return [Layer(), Layer()]
-
-def frozen():
-    return Frozen()
-'''
-
-
-@pytest.fixture
-def assigning(tmp_path):
-    with counted_session(tmp_path / "worker", "chapter", ASSIGN_CHAPTER, request_timeout=10) as found:
-        yield found
-
-
-def test_assignments_to_a_network_layer_by_layer_are_one_request(assigning):
+def test_assignments_to_a_network_layer_by_layer_are_one_request(chapter):
     from grader.hidden.support import assign, settings_of
 
-    student, _, requests = assigning
+    student, _, requests = chapter
     layers = student.layers()
     chosen = [([[1.0, 2.0]], [0.5]), ([[3.0]], [-0.5])]
     requests.clear()
@@ -295,10 +289,10 @@ def test_assignments_to_a_network_layer_by_layer_are_one_request(assigning):
     assert [(layer.weights, layer.biases) for layer in layers] == chosen
 
 
-def test_a_failing_assignment_fails_as_its_own_would_and_the_later_ones_do_not_run(assigning):
+def test_a_failing_assignment_fails_as_its_own_would_and_the_later_ones_do_not_run(chapter):
     from grader.hidden.support import assign
 
-    student, _, _ = assigning
+    student, _, _ = chapter
     layer, other = student.frozen(), student.layers()[0]
     with pytest.raises(StudentRaised, match="read-only") as raised:
         assign((layer, "weights", [[2.0]]), (layer, "biases", [1.5]), (other, "weights", [[9.0]]))
@@ -306,12 +300,12 @@ def test_a_failing_assignment_fails_as_its_own_would_and_the_later_ones_do_not_r
     assert layer.weights == [[2.0]] and other.weights == [[0.0]]
 
 
-def test_assignments_to_judge_objects_are_made_one_by_one(assigning):
+def test_assignments_to_judge_objects_are_made_one_by_one(chapter):
     from types import SimpleNamespace
 
     from grader.hidden.support import assign
 
-    student, _, requests = assigning
+    student, _, requests = chapter
     mine, theirs = SimpleNamespace(), student.layers()[0]
     requests.clear()
     assign((mine, "weights", [[1.0]]), (theirs, "weights", [[4.0]]))
