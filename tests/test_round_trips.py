@@ -277,6 +277,7 @@ def test_a_chain_sent_in_process_takes_one_request_per_step(chained):
 
 # --- assign: a hidden test's assignments to students' objects, in one request -------------------
 
+
 def test_assignments_to_a_network_layer_by_layer_are_one_request(chapter):
     from grader.hidden.support import assign, settings_of
 
